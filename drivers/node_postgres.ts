@@ -1,0 +1,136 @@
+/**
+ * The node-postgres driver: adapts the user's own `pg.Pool` or `pg.Client` (npm:pg) to
+ * {@linkcode SqlDriver}. Imports nothing at run time.
+ *
+ * @example
+ * ```ts ignore
+ * import pg from "npm:pg";
+ * import { migrate, PgStorage } from "@heph/pg";
+ * import { nodePostgresDriver } from "@heph/pg/node-postgres";
+ *
+ * const driver = nodePostgresDriver(new pg.Pool({ connectionString: Deno.env.get("DATABASE_URL") }));
+ * await migrate(driver);
+ * const storage = new PgStorage({ driver });
+ * ```
+ *
+ * @module
+ */
+
+import type { SqlDriver, SqlResult, SqlStatement } from "../src/driver.ts";
+
+/**
+ * What the driver needs of a node-postgres `Client` (or a client checked out of a pool).
+ *
+ * @example
+ * ```ts ignore
+ * import pg from "npm:pg";
+ * import type { NodePostgresClient } from "@heph/pg/node-postgres";
+ *
+ * const client: NodePostgresClient = new pg.Client();
+ * ```
+ */
+export interface NodePostgresClient {
+  /** Runs a statement. */
+  query(
+    text: string,
+    values?: unknown[],
+  ): Promise<{ rows: Record<string, unknown>[]; rowCount: number | null }>;
+}
+
+/**
+ * What the driver needs of a node-postgres `Pool`.
+ *
+ * @example
+ * ```ts ignore
+ * import pg from "npm:pg";
+ * import type { NodePostgresPool } from "@heph/pg/node-postgres";
+ *
+ * const pool: NodePostgresPool = new pg.Pool();
+ * ```
+ */
+export interface NodePostgresPool extends NodePostgresClient {
+  /** Checks a client out of the pool. */
+  connect(): Promise<NodePostgresClient & { release(error?: Error | boolean): void }>;
+  /** How many clients are idle; tells a pool from a client. */
+  readonly idleCount: number;
+}
+
+/**
+ * Adapts a node-postgres `Pool` (recommended) or `Client`. Ordinary statements go straight to
+ * `query`; a migration's transaction checks out one pooled client for BEGIN … COMMIT. On a
+ * plain `Client`, calls are queued while a transaction runs so no other statement slips into it.
+ * The driver never closes what you pass in: end the pool yourself.
+ *
+ * @param client A `pg.Pool` or `pg.Client` (also Neon's, which share this API).
+ * @returns The driver.
+ *
+ * @example
+ * ```ts ignore
+ * import pg from "npm:pg";
+ * import { nodePostgresDriver } from "@heph/pg/node-postgres";
+ *
+ * const pool = new pg.Pool({ connectionString: "postgres://postgres@127.0.0.1:5432/test" });
+ * const driver = nodePostgresDriver(pool);
+ * const { rows } = await driver.query("SELECT 1::text AS one");
+ * await pool.end();
+ * ```
+ */
+export function nodePostgresDriver(client: NodePostgresPool | NodePostgresClient): SqlDriver {
+  if (isPool(client)) {
+    return {
+      query: (text, params) => run(client, text, params),
+      async transaction(statements) {
+        const session = await client.connect();
+        let broken: Error | undefined;
+        try {
+          return await inTransaction(session, statements);
+        } catch (error) {
+          broken = error instanceof Error ? error : new Error(String(error));
+          throw error;
+        } finally {
+          session.release(broken);
+        }
+      },
+    };
+  }
+  let queue: Promise<unknown> = Promise.resolve();
+  const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
+    const next = queue.then(work, work);
+    queue = next.catch(() => undefined);
+    return next;
+  };
+  return {
+    query: (text, params) => exclusive(() => run(client, text, params)),
+    transaction: (statements) => exclusive(() => inTransaction(client, statements)),
+  };
+}
+
+function isPool(client: NodePostgresPool | NodePostgresClient): client is NodePostgresPool {
+  return typeof (client as NodePostgresPool).idleCount === "number" &&
+    typeof (client as NodePostgresPool).connect === "function";
+}
+
+async function run(
+  client: NodePostgresClient,
+  text: string,
+  params?: readonly unknown[],
+): Promise<SqlResult> {
+  const result = await client.query(text, params ? [...params] : undefined);
+  return { rows: result.rows, rowCount: result.rowCount ?? result.rows.length };
+}
+
+async function inTransaction(
+  client: NodePostgresClient,
+  statements: readonly SqlStatement[],
+): Promise<SqlResult[]> {
+  await client.query("BEGIN");
+  try {
+    const results: SqlResult[] = [];
+    for (const { text, params } of statements) results.push(await run(client, text, params));
+    await client.query("COMMIT");
+    return results;
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw error;
+  }
+}

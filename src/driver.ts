@@ -1,0 +1,88 @@
+/**
+ * The contract every driver adapter implements: the smallest surface the core needs.
+ *
+ * @module
+ */
+
+/**
+ * One SQL statement with its positional parameters (`$1`, `$2`, …).
+ *
+ * @example
+ * ```ts
+ * import type { SqlStatement } from "@heph/pg";
+ *
+ * const statement: SqlStatement = { text: "SELECT $1::int AS n", params: [1] };
+ * ```
+ */
+export interface SqlStatement {
+  /** The SQL text. */
+  text: string;
+  /** Parameter values: strings, numbers, booleans or null. */
+  params?: readonly unknown[];
+}
+
+/**
+ * What a statement returned: its rows as objects keyed by column name.
+ *
+ * @example
+ * ```ts
+ * import type { SqlResult } from "@heph/pg";
+ *
+ * const result: SqlResult = { rows: [{ n: 1 }], rowCount: 1 };
+ * ```
+ */
+export interface SqlResult {
+  /** Rows keyed by column name. The core selects text forms, so values are strings or null. */
+  rows: Record<string, unknown>[];
+  /** Rows returned or affected. */
+  rowCount: number;
+}
+
+/**
+ * The interface the core is written against. An adapter wraps the user's own client
+ * (node-postgres, Neon, postgres.js, deno-postgres, PGlite) and adds nothing else.
+ *
+ * - `query` runs one statement, in one round trip where the client allows.
+ * - `transaction` runs a fixed list of statements in one transaction, all or nothing. It is
+ *   non-interactive on purpose (no statement depends on a previous result in JavaScript), so
+ *   stateless HTTP drivers can implement it as one request. Only migrations use it.
+ * - `close` releases what the adapter opened; it never closes a client the user passed in
+ *   unless the adapter says so.
+ *
+ * Errors thrown by `query` and `transaction` should keep the server's SQLSTATE as `code`;
+ * the core turns them into {@linkcode DatabaseError}.
+ *
+ * @example A driver over any `query(text, params)` client
+ * ```ts
+ * import type { SqlDriver, SqlResult, SqlStatement } from "@heph/pg";
+ *
+ * function loggingDriver(inner: SqlDriver): SqlDriver {
+ *   return {
+ *     query(text: string, params?: readonly unknown[]): Promise<SqlResult> {
+ *       console.log(text);
+ *       return inner.query(text, params);
+ *     },
+ *     transaction(statements: readonly SqlStatement[]): Promise<SqlResult[]> {
+ *       return inner.transaction(statements);
+ *     },
+ *   };
+ * }
+ * ```
+ */
+export interface SqlDriver {
+  /**
+   * Runs one statement.
+   *
+   * @param text SQL with `$n` placeholders.
+   * @param params The parameters.
+   * @returns The rows.
+   */
+  query(text: string, params?: readonly unknown[]): Promise<SqlResult>;
+  /**
+   * Runs statements in one transaction: all commit or none do.
+   *
+   * @param statements The statements, in order.
+   * @returns One result per statement.
+   */
+  transaction(statements: readonly SqlStatement[]): Promise<SqlResult[]>;
+}

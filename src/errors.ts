@@ -1,0 +1,256 @@
+/**
+ * The error classes. Each has a `name` and a stable `code`; a driver's own error, when there
+ * is one, is kept as `cause`.
+ *
+ * @module
+ */
+
+/**
+ * Options every error accepts.
+ *
+ * @example
+ * ```ts
+ * import { HephError, type HephErrorOptions } from "@heph/pg";
+ *
+ * const options: HephErrorOptions = { cause: new Error("socket closed") };
+ * new HephError("Something failed", options);
+ * ```
+ */
+export interface HephErrorOptions {
+  /** The underlying error, such as the driver's. */
+  cause?: unknown;
+}
+
+/**
+ * The base class of every error this module throws.
+ *
+ * @example Catch any of them
+ * ```ts
+ * import { HephError, MemoryStorage } from "@heph/pg";
+ *
+ * try {
+ *   await new MemoryStorage().query({ stauts: "running" } as never);
+ * } catch (error) {
+ *   if (error instanceof HephError) console.log(error.code); // "HEPH_VALIDATION"
+ * }
+ * ```
+ */
+export class HephError extends Error {
+  /** A stable code to branch on. */
+  readonly code: string;
+
+  /**
+   * @param message What went wrong, with the value or path concerned.
+   * @param options The cause, if any.
+   * @param code The stable code; subclasses set their own.
+   */
+  constructor(message: string, options: HephErrorOptions = {}, code = "HEPH_ERROR") {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "HephError";
+    this.code = code;
+  }
+}
+
+/**
+ * Input was refused before anything reached the database: a bad id, status, filter or option.
+ *
+ * @example
+ * ```ts
+ * import { ValidationError } from "@heph/pg";
+ *
+ * const error = new ValidationError("Invalid status: \"done\"");
+ * error.code; // "HEPH_VALIDATION"
+ * ```
+ */
+export class ValidationError extends HephError {
+  /**
+   * @param message What was invalid, and its value.
+   * @param options The cause, if any.
+   */
+  constructor(message: string, options: HephErrorOptions = {}) {
+    super(message, options, "HEPH_VALIDATION");
+    this.name = "ValidationError";
+  }
+}
+
+/**
+ * A value cannot be stored faithfully (a function, a symbol, a class instance, a cycle).
+ *
+ * @example
+ * ```ts
+ * import { SerializationError } from "@heph/pg";
+ *
+ * const error = new SerializationError("Cannot store a function", "context.initial.callback");
+ * error.path; // "context.initial.callback"
+ * ```
+ */
+export class SerializationError extends HephError {
+  /** Where in the instance the value sits, such as `context.initial.customer.callback`. */
+  readonly path: string;
+
+  /**
+   * @param message What cannot be stored.
+   * @param path Where it sits.
+   * @param options The cause, if any.
+   */
+  constructor(message: string, path: string, options: HephErrorOptions = {}) {
+    super(message, options, "HEPH_SERIALIZATION");
+    this.name = "SerializationError";
+    this.path = path;
+  }
+}
+
+/**
+ * A put's `expectedRevision` did not match the stored revision; nothing was written.
+ *
+ * @example Retry a read-modify-write
+ * ```ts
+ * import { ConflictError } from "@heph/pg";
+ *
+ * const error = new ConflictError("order::1", 3, 4);
+ * error.actual; // 4
+ * ```
+ */
+export class ConflictError extends HephError {
+  /** The instance id. */
+  readonly id: string;
+  /** The revision the caller expected (0: must not exist). */
+  readonly expected: number;
+  /** The revision found (0: did not exist), or null when unknown. */
+  readonly actual: number | null;
+
+  /**
+   * @param id The instance id.
+   * @param expected The revision the caller expected.
+   * @param actual The revision found, 0 when absent, null when unknown.
+   * @param options The cause, if any.
+   */
+  constructor(id: string, expected: number, actual: number | null, options: HephErrorOptions = {}) {
+    const found = actual === null
+      ? "another revision"
+      : actual === 0
+      ? "no instance"
+      : `revision ${actual}`;
+    const wanted = expected === 0 ? "no instance" : `revision ${expected}`;
+    super(
+      `Conflict on instance ${id}: expected ${wanted}, found ${found}`,
+      options,
+      "HEPH_CONFLICT",
+    );
+    this.name = "ConflictError";
+    this.id = id;
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+/**
+ * A stored row could not be decoded: its shape is wrong or its type annotations are invalid.
+ *
+ * @example
+ * ```ts
+ * import { CorruptRecordError } from "@heph/pg";
+ *
+ * const error = new CorruptRecordError("order::1", "state.active_steps is not a list");
+ * error.id; // "order::1"
+ * ```
+ */
+export class CorruptRecordError extends HephError {
+  /** The id of the row that failed to decode. */
+  readonly id: string;
+
+  /**
+   * @param id The id of the corrupt row.
+   * @param detail What is wrong with it.
+   * @param options The cause, if any.
+   */
+  constructor(id: string, detail: string, options: HephErrorOptions = {}) {
+    super(`Corrupt record ${id}: ${detail}`, options, "HEPH_CORRUPT_RECORD");
+    this.name = "CorruptRecordError";
+    this.id = id;
+  }
+}
+
+/**
+ * A migration could not be applied or reverted, or an applied migration was changed.
+ *
+ * @example
+ * ```ts
+ * import { MigrationError } from "@heph/pg";
+ *
+ * const error = new MigrationError("Checksum mismatch for applied migration 1");
+ * error.code; // "HEPH_MIGRATION"
+ * ```
+ */
+export class MigrationError extends HephError {
+  /**
+   * @param message What went wrong.
+   * @param options The cause, if any.
+   */
+  constructor(message: string, options: HephErrorOptions = {}) {
+    super(message, options, "HEPH_MIGRATION");
+    this.name = "MigrationError";
+  }
+}
+
+/**
+ * The database or the connection failed. `code` is the SQLSTATE when the server sent one
+ * (`"23505"`, `"57P01"`, …), else `"HEPH_DATABASE"`; the driver's error is the `cause`.
+ *
+ * @example
+ * ```ts
+ * import { DatabaseError } from "@heph/pg";
+ *
+ * const error = new DatabaseError("relation does not exist", { sqlState: "42P01" });
+ * error.code; // "42P01"
+ * ```
+ */
+export class DatabaseError extends HephError {
+  /** The server's detail line, when it sent one. */
+  readonly detail: string | undefined;
+
+  /**
+   * @param message The server's or the driver's message.
+   * @param options The SQLSTATE, the detail and the driver's error.
+   */
+  constructor(
+    message: string,
+    options: HephErrorOptions & { sqlState?: string; detail?: string } = {},
+  ) {
+    super(message, options, options.sqlState ?? "HEPH_DATABASE");
+    this.name = "DatabaseError";
+    this.detail = options.detail;
+  }
+}
+
+const SQLSTATE = /^[0-9A-Z]{5}$/;
+
+/**
+ * Wraps whatever a driver threw into a {@linkcode DatabaseError}, keeping the SQLSTATE.
+ * Errors of this module pass through unchanged.
+ *
+ * @param error What the driver threw.
+ * @returns A HephError.
+ *
+ * @example
+ * ```ts
+ * import { toDatabaseError } from "@heph/pg";
+ *
+ * const error = toDatabaseError(Object.assign(new Error("boom"), { code: "57P01" }));
+ * error.code; // "57P01"
+ * ```
+ */
+export function toDatabaseError(error: unknown): HephError {
+  if (error instanceof HephError) return error;
+  const fields = (typeof error === "object" && error !== null ? error : {}) as Record<
+    string,
+    unknown
+  >;
+  const message = typeof fields.message === "string" && fields.message !== ""
+    ? fields.message
+    : String(error);
+  const candidates = [fields.code, fields.sqlState, (fields.fields as { code?: unknown })?.code];
+  const sqlState = candidates.find((c): c is string => typeof c === "string" && SQLSTATE.test(c));
+  const detail = typeof fields.detail === "string" ? fields.detail : undefined;
+  return new DatabaseError(message, { sqlState, detail, cause: error });
+}

@@ -1,0 +1,186 @@
+/**
+ * The workflow instance model: what a Hephaestus-style engine keeps for each running workflow.
+ *
+ * @module
+ */
+
+/**
+ * Every status an instance can have, in lifecycle order.
+ *
+ * @example Check a string
+ * ```ts
+ * import { INSTANCE_STATUSES } from "@heph/pg";
+ *
+ * INSTANCE_STATUSES.includes("running"); // true
+ * ```
+ */
+export const INSTANCE_STATUSES: readonly ["pending", "running", "waiting", "completed", "failed"] =
+  Object.freeze(["pending", "running", "waiting", "completed", "failed"] as const);
+
+/**
+ * The status of a workflow instance.
+ *
+ * @example
+ * ```ts
+ * import type { InstanceStatus } from "@heph/pg";
+ *
+ * const status: InstanceStatus = "waiting";
+ * ```
+ */
+export type InstanceStatus = typeof INSTANCE_STATUSES[number];
+
+/**
+ * One entry of an instance's execution history.
+ *
+ * @example
+ * ```ts
+ * import type { HistoryEntry } from "@heph/pg";
+ *
+ * const entry: HistoryEntry = {
+ *   stepRef: "validate",
+ *   event: "completed",
+ *   timestamp: new Date(),
+ *   contextUpdates: { valid: true },
+ * };
+ * ```
+ */
+export interface HistoryEntry {
+  /** The step this entry is about. */
+  stepRef: string;
+  /** What happened ("started", "completed", "failed", …). */
+  event: string;
+  /** When it happened; stored with millisecond precision. */
+  timestamp: Date;
+  /** What the step added to the context, or null. */
+  contextUpdates: Record<string, unknown> | null;
+}
+
+/**
+ * The context an instance carries: its initial data and each step's result.
+ *
+ * @example
+ * ```ts
+ * import type { InstanceContext } from "@heph/pg";
+ *
+ * const context: InstanceContext = { initial: { order_id: 123 }, steps: { validate: { ok: true } } };
+ * ```
+ */
+export interface InstanceContext {
+  /** The data the instance was started with. */
+  initial: Record<string, unknown>;
+  /** Results keyed by step reference. */
+  steps: Record<string, unknown>;
+}
+
+/**
+ * A workflow instance, as the engine holds it in memory.
+ *
+ * @example
+ * ```ts
+ * import { newInstance, type WorkflowInstance } from "@heph/pg";
+ *
+ * const instance: WorkflowInstance = newInstance({ id: "order::1", workflow: "Shop.Order" });
+ * instance.status = "running";
+ * instance.activeSteps.add("validate");
+ * ```
+ */
+export interface WorkflowInstance {
+  /** Business-key id, 1 to 255 characters, such as "order::123". */
+  id: string;
+  /** The workflow's name, such as "Shop.OrderWorkflow". */
+  workflow: string;
+  /** The workflow's version: a positive integer, fixed by the first insert. */
+  workflowVersion: number;
+  /** The step being executed, or null. */
+  currentStep: string | null;
+  /** The lifecycle status. */
+  status: InstanceStatus;
+  /** Initial data and step results. */
+  context: InstanceContext;
+  /** Per-step configuration, keyed by step reference. */
+  stepConfigs: Record<string, unknown>;
+  /** Steps currently running. */
+  activeSteps: Set<string>;
+  /** Steps that have finished. */
+  completedSteps: Set<string>;
+  /** Engine-owned metadata. */
+  runtimeMetadata: Record<string, unknown>;
+  /** Telemetry metadata (trace ids and the like). */
+  telemetryMetadata: Record<string, unknown>;
+  /** What happened, in order. */
+  executionHistory: HistoryEntry[];
+}
+
+/**
+ * A workflow instance as read back from a store, with the store's bookkeeping.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStorage, newInstance, type StoredInstance } from "@heph/pg";
+ *
+ * const storage = new MemoryStorage();
+ * await storage.put(newInstance({ id: "a", workflow: "W" }));
+ * const stored: StoredInstance | null = await storage.get("a");
+ * stored?.revision; // 1
+ * ```
+ */
+export interface StoredInstance extends WorkflowInstance {
+  /** 1 after the first put, one more after each later put. */
+  revision: number;
+  /** When the instance was first stored (millisecond precision). */
+  insertedAt: Date;
+  /** When the instance was last stored (millisecond precision). */
+  updatedAt: Date;
+}
+
+/**
+ * What {@linkcode newInstance} needs.
+ *
+ * @example
+ * ```ts
+ * import type { NewInstanceInput } from "@heph/pg";
+ *
+ * const input: NewInstanceInput = { id: "order::1", workflow: "Shop.Order", initial: { n: 1 } };
+ * ```
+ */
+export interface NewInstanceInput {
+  /** Business-key id. */
+  id: string;
+  /** Workflow name. */
+  workflow: string;
+  /** Workflow version; 1 when omitted. */
+  workflowVersion?: number;
+  /** Initial context data; `{}` when omitted. */
+  initial?: Record<string, unknown>;
+}
+
+/**
+ * Makes a pending instance with empty step sets, results, metadata and history.
+ *
+ * @param input The id, workflow, and optionally the version and initial data.
+ * @returns A fresh pending instance (not yet stored).
+ *
+ * @example Start an order workflow
+ * ```ts
+ * import { newInstance } from "@heph/pg";
+ *
+ * const instance = newInstance({ id: "order::123", workflow: "Shop.OrderWorkflow", initial: { order_id: 123 } });
+ * instance.status; // "pending"
+ * ```
+ */
+export function newInstance(input: NewInstanceInput): WorkflowInstance {
+  return {
+    id: input.id,
+    workflow: input.workflow,
+    workflowVersion: input.workflowVersion ?? 1,
+    currentStep: null,
+    status: "pending",
+    context: { initial: input.initial ?? {}, steps: {} },
+    stepConfigs: {},
+    activeSteps: new Set(),
+    completedSteps: new Set(),
+    runtimeMetadata: {},
+    telemetryMetadata: {},
+    executionHistory: [],
+  };
+}

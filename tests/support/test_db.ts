@@ -1,0 +1,151 @@
+/**
+ * Test-database harness: finds (or starts) a PostgreSQL server for the test suite and hands out
+ * isolated, throwaway schemas on it.
+ *
+ * @module
+ */
+import pg from "pg";
+
+let databaseUrl: Promise<string> | undefined;
+
+/**
+ * Returns a connection URL for a PostgreSQL server to test against, memoized for the process.
+ *
+ * Tries, in order: the `TEST_DATABASE_URL` / `DATABASE_URL` environment variables; a server at
+ * 127.0.0.1:5432 (database `test`, else `postgres`); a throwaway cluster started with
+ * `initdb`/`pg_ctl`, which is stopped and deleted when the process exits.
+ * (`HEPH_TEST_FORCE_TEMP_CLUSTER=1` skips straight to the throwaway cluster.)
+ */
+export async function testDatabaseUrl(): Promise<string> {
+  databaseUrl ??= findDatabase();
+  return await databaseUrl;
+}
+
+/**
+ * Creates a pool on the test database plus a unique schema name `${prefix}_<8 hex>` for one test.
+ * The schema is not created here (the code under test does that); `drop()` drops it (cascade)
+ * and closes the pool.
+ */
+export async function withTestSchema(
+  prefix: string,
+): Promise<{ url: string; schema: string; pool: pg.Pool; drop(): Promise<void> }> {
+  const hex = Array.from(crypto.getRandomValues(new Uint8Array(4)))
+    .map((b) => b.toString(16).padStart(2, "0")).join("");
+  const schema = `${prefix.toLowerCase()}_${hex}`;
+  if (!/^[a-z_][a-z0-9_]*$/.test(schema) || schema.length > 63) {
+    throw new Error(`withTestSchema: invalid schema prefix ${JSON.stringify(prefix)}`);
+  }
+  const url = await testDatabaseUrl();
+  const pool = new pg.Pool({ connectionString: url });
+  let dropped = false;
+  const drop = async () => {
+    if (dropped) return;
+    dropped = true;
+    try {
+      await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    } finally {
+      await pool.end();
+    }
+  };
+  return { url, schema, pool, drop };
+}
+
+async function findDatabase(): Promise<string> {
+  if (Deno.env.get("HEPH_TEST_FORCE_TEMP_CLUSTER") !== "1") {
+    const fromEnv = Deno.env.get("TEST_DATABASE_URL") || Deno.env.get("DATABASE_URL");
+    if (fromEnv) return fromEnv;
+    const local = await localServerUrl();
+    if (local) return local;
+  }
+  return await startTempCluster();
+}
+
+/** A URL for the server at 127.0.0.1:5432 if it answers a query, else undefined. */
+async function localServerUrl(): Promise<string | undefined> {
+  try {
+    (await Deno.connect({ hostname: "127.0.0.1", port: 5432 })).close();
+  } catch {
+    return undefined;
+  }
+  for (const db of ["test", "postgres"]) {
+    const url = `postgres://postgres@127.0.0.1:5432/${db}`;
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+    try {
+      await client.connect();
+      await client.query("SELECT 1");
+      return url;
+    } catch (error) {
+      if ((error as { code?: string }).code !== "3D000") return undefined; // 3D000: no such db
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
+  return undefined;
+}
+
+/** The directory holding `initdb` and `pg_ctl`: PATH first, then the newest /usr/lib/postgresql. */
+async function findPgBinDir(): Promise<string> {
+  const isFile = (path: string) => Deno.stat(path).then((s) => s.isFile, () => false);
+  const versions: string[] = [];
+  try {
+    for await (const entry of Deno.readDir("/usr/lib/postgresql")) versions.push(entry.name);
+  } catch { /* not installed there */ }
+  versions.sort((a, b) => parseFloat(b) - parseFloat(a));
+  const candidates = [
+    ...(Deno.env.get("PATH") ?? "").split(":").filter(Boolean),
+    ...versions.map((v) => `/usr/lib/postgresql/${v}/bin`),
+  ];
+  for (const dir of candidates) {
+    if (await isFile(`${dir}/initdb`) && await isFile(`${dir}/pg_ctl`)) return dir;
+  }
+  throw new Error("no PostgreSQL found: set TEST_DATABASE_URL or install PostgreSQL (initdb)");
+}
+
+async function startTempCluster(): Promise<string> {
+  const bin = await findPgBinDir();
+  const tmp = await Deno.makeTempDir({ prefix: "heph-pg-" });
+  const data = `${tmp}/data`;
+  // initdb refuses to run as root, so then run the server tools as the `postgres` user.
+  const asRoot = Deno.uid() === 0;
+  const pgTool = (tool: string, args: string[]): [string, string[]] =>
+    asRoot
+      ? ["runuser", ["-u", "postgres", "--", `${bin}/${tool}`, ...args]]
+      : [`${bin}/${tool}`, args];
+  if (asRoot) {
+    const id = async (flag: string) => Number(await run("id", [flag, "postgres"]));
+    await Deno.chown(tmp, await id("-u"), await id("-g"));
+  }
+
+  globalThis.addEventListener("unload", () => {
+    const [cmd, args] = pgTool("pg_ctl", ["-D", data, "-m", "immediate", "stop"]);
+    new Deno.Command(cmd, { args, cwd: tmp, stdout: "null", stderr: "null" }).outputSync();
+    Deno.removeSync(tmp, { recursive: true });
+  });
+  await run(...pgTool("initdb", ["-A", "trust", "-U", "postgres", "-D", data]), tmp);
+  // -l: the server must not inherit our stdout pipe, or waiting for pg_ctl would never end.
+  const log = `${tmp}/server.log`;
+  for (let attempt = 1;; attempt++) {
+    const port = freePort(); // another process may grab it before the server does: retry
+    const options = `-p ${port} -k ${tmp} -c listen_addresses=127.0.0.1 -c fsync=off`;
+    try {
+      await run(...pgTool("pg_ctl", ["-D", data, "-l", log, "-o", options, "-w", "start"]), tmp);
+      return `postgres://postgres@127.0.0.1:${port}/postgres`;
+    } catch (error) {
+      if (attempt === 3) throw error;
+    }
+  }
+}
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  listener.close();
+  return (listener.addr as Deno.NetAddr).port;
+}
+
+/** Runs a command; returns its trimmed stdout or throws with its output. */
+async function run(cmd: string, args: string[], cwd?: string): Promise<string> {
+  const out = await new Deno.Command(cmd, { args, cwd, stdin: "null" }).output();
+  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes).trim();
+  if (out.success) return text(out.stdout);
+  throw new Error(`${cmd} ${args.join(" ")} failed:\n${text(out.stdout)}\n${text(out.stderr)}`);
+}
