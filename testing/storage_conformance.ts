@@ -1,0 +1,662 @@
+/**
+ * The Storage contract as runnable checks: every behaviour a {@linkcode Storage} promises,
+ * written once and run against every implementation and every driver. Built on
+ * `node:assert/strict` only, so it runs under any test runner.
+ *
+ * @example Run the suite under `deno test`
+ * ```ts ignore
+ * import { MemoryStorage } from "@heph/pg";
+ * import { STORAGE_CASES } from "@heph/pg/testing";
+ *
+ * Deno.test("MemoryStorage honours the Storage contract", async (t) => {
+ *   for (const check of STORAGE_CASES) {
+ *     await t.step(check.name, () => check.run(new MemoryStorage()));
+ *   }
+ * });
+ * ```
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import {
+  ConflictError,
+  type InstanceFilter,
+  newInstance,
+  SerializationError,
+  type Storage,
+  type StoredInstance,
+  ValidationError,
+  type WorkflowInstance,
+} from "../mod.ts";
+
+/**
+ * One behaviour of the contract: a name and a check that throws when a fresh, empty store
+ * does not behave so.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStorage } from "@heph/pg";
+ * import { STORAGE_CASES, type StorageCase } from "@heph/pg/testing";
+ *
+ * const first: StorageCase = STORAGE_CASES[0];
+ * await first.run(new MemoryStorage());
+ * ```
+ */
+export interface StorageCase {
+  /** What the store does, as a sentence. */
+  name: string;
+  /** Checks it on an empty store; throws an AssertionError when it does not hold. */
+  run(storage: Storage): Promise<void>;
+}
+
+/**
+ * An instance that exercises every part of the model and every value JSON alone would lose.
+ *
+ * @param id The instance id.
+ * @returns A running instance with step results, configs, sets, metadata and history.
+ *
+ * @example
+ * ```ts
+ * import { richInstance } from "@heph/pg/testing";
+ *
+ * richInstance("order::1").status; // "running"
+ * ```
+ */
+export function richInstance(id: string): WorkflowInstance {
+  const instance = newInstance({
+    id,
+    workflow: "Shop.OrderWorkflow",
+    workflowVersion: 3,
+    initial: {
+      order_id: 123,
+      customer: { name: "Zoë \u{1F600}", tags: ["vip", "eu"], address: null },
+      placed_at: new Date("2026-11-25T10:20:30.456Z"),
+      total_cents: 12345678901234567890n,
+      lines: new Map<unknown, unknown>([["sku-1", 2], [42, { qty: 1 }], [{ k: 1 }, "object key"]]),
+      coupons: new Set(["SPRING", "VIP"]),
+      signature: new Uint8Array([0, 1, 2, 254, 255]),
+      maybe: undefined,
+      sparse: [1, undefined, 3],
+      ratios: [NaN, Infinity, -Infinity, -0, 0.1, 5e-324, 1.7976931348623157e308],
+      "nul\u0000key": "nul\u0000value",
+      lone: "\uD800 lone surrogate",
+      ["__proto__"]: { polluted: true },
+      constructor: "just data",
+      nested: { deep: { deeper: [{ at: new Date(0) }] } },
+    },
+  });
+  instance.status = "running";
+  instance.currentStep = "reserve";
+  instance.context.steps = { validate: { ok: true, checked_at: new Date(1_700_000_000_000) } };
+  instance.stepConfigs = { reserve: { timeout_ms: 5000, retries: 3 }, charge: { gateway: "x" } };
+  instance.activeSteps = new Set(["reserve", "audit"]);
+  instance.completedSteps = new Set(["validate"]);
+  instance.runtimeMetadata = { node: "worker-1", attempts: 1n };
+  instance.telemetryMetadata = { trace_id: "abc123", span: { id: 7 } };
+  instance.executionHistory = [
+    {
+      stepRef: "validate",
+      event: "started",
+      timestamp: new Date("2026-11-25T10:20:31.000Z"),
+      contextUpdates: null,
+    },
+    {
+      stepRef: "validate",
+      event: "completed",
+      timestamp: new Date("2026-11-25T10:20:31.250Z"),
+      contextUpdates: { ok: true, seen: new Set([1, 2]) },
+    },
+  ];
+  return instance;
+}
+
+/**
+ * Strips what a store adds (revision, timestamps) so a stored instance compares with the
+ * instance that was put.
+ *
+ * @param stored What `get` returned.
+ * @returns The WorkflowInstance part.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStorage, newInstance } from "@heph/pg";
+ * import { withoutBookkeeping } from "@heph/pg/testing";
+ *
+ * const storage = new MemoryStorage();
+ * const instance = newInstance({ id: "a", workflow: "W" });
+ * await storage.put(instance);
+ * withoutBookkeeping((await storage.get("a"))!); // deep-equals instance
+ * ```
+ */
+export function withoutBookkeeping(stored: StoredInstance): WorkflowInstance {
+  const { revision: _r, insertedAt: _i, updatedAt: _u, ...instance } = stored;
+  return instance;
+}
+
+function instanceOf(id: string, workflow: string, status: WorkflowInstance["status"], version = 1) {
+  const instance = newInstance({ id, workflow, workflowVersion: version });
+  instance.status = status;
+  return instance;
+}
+
+async function ids(storage: Storage, filter: InstanceFilter): Promise<string[]> {
+  return (await storage.query(filter)).map((instance) => instance.id);
+}
+
+async function seedForQueries(storage: Storage): Promise<void> {
+  const seeds: [string, string, WorkflowInstance["status"], number][] = [
+    ["q1", "Shop.OrderWorkflow", "pending", 1],
+    ["q2", "Shop.OrderWorkflow", "running", 2],
+    ["q3", "Shop.RefundWorkflow", "waiting", 1],
+    ["q4", "Billing.InvoiceWorkflow", "completed", 1],
+    ["q5", "Shop.OrderWorkflow", "failed", 1],
+    ["q6", "Shop_Order%Legacy\\Flow", "running", 1],
+    ["q7", "ShopXOrder", "running", 1],
+  ];
+  for (const [id, workflow, status, version] of seeds) {
+    await storage.put(instanceOf(id, workflow, status, version));
+  }
+}
+
+async function rejectsWith<E extends Error>(
+  promise: Promise<unknown>,
+  type: new (...args: never[]) => E,
+  check?: (error: E) => void,
+): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(error instanceof type, `expected ${type.name}, got ${String(error)}`);
+    check?.(error);
+    return true;
+  });
+}
+
+async function readModifyWrite(storage: Storage, id: string): Promise<void> {
+  for (;;) {
+    const current = (await storage.get(id))!;
+    const counter = current.context.steps.counter as number;
+    current.context.steps.counter = counter + 1;
+    try {
+      await storage.put(current, { expectedRevision: current.revision });
+      return;
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error;
+    }
+  }
+}
+
+/**
+ * Every behaviour of the Storage contract. Each case expects a fresh, empty store.
+ *
+ * @example
+ * ```ts
+ * import { STORAGE_CASES } from "@heph/pg/testing";
+ *
+ * console.log(STORAGE_CASES.map((c) => c.name).join("\n"));
+ * ```
+ */
+export const STORAGE_CASES: readonly StorageCase[] = Object.freeze([
+  {
+    name: "put() then get() returns the instance exactly, at revision 1",
+    async run(storage) {
+      const instance = richInstance("order::123");
+      const before = Date.now();
+      assert.deepEqual(await storage.put(instance), { revision: 1 });
+      const stored = await storage.get("order::123");
+      assert.ok(stored);
+      assert.deepStrictEqual(withoutBookkeeping(stored), richInstance("order::123"));
+      assert.equal(stored.revision, 1);
+      assert.ok(stored.insertedAt instanceof Date && stored.updatedAt instanceof Date);
+      assert.equal(stored.insertedAt.getTime(), stored.updatedAt.getTime());
+      assert.ok(Math.abs(stored.insertedAt.getTime() - before) < 60_000, "insertedAt is now");
+      assert.equal(({} as Record<string, unknown>).polluted, undefined, "no prototype pollution");
+      assert.equal(Object.getPrototypeOf(stored.context.initial), Object.prototype);
+    },
+  },
+  {
+    name: "get() of an unknown id returns null",
+    async run(storage) {
+      assert.equal(await storage.get("missing::1"), null);
+    },
+  },
+  {
+    name: "put() upserts: a second put replaces the content and bumps the revision",
+    async run(storage) {
+      const instance = newInstance({ id: "order::1", workflow: "Shop.Order", initial: { n: 1 } });
+      await storage.put(instance);
+      const first = (await storage.get("order::1"))!;
+      instance.status = "completed";
+      instance.context.initial = { n: 2 };
+      instance.completedSteps.add("ship");
+      assert.deepEqual(await storage.put(instance), { revision: 2 });
+      assert.deepEqual(await storage.put(instance), { revision: 3 });
+      const stored = (await storage.get("order::1"))!;
+      assert.equal(stored.revision, 3);
+      assert.equal(stored.status, "completed");
+      assert.deepEqual(stored.context.initial, { n: 2 });
+      assert.deepEqual(stored.completedSteps, new Set(["ship"]));
+      assert.equal(stored.insertedAt.getTime(), first.insertedAt.getTime());
+      assert.ok(stored.updatedAt.getTime() >= first.updatedAt.getTime());
+      assert.equal((await storage.query({})).length, 1);
+    },
+  },
+  {
+    name: "the workflow version is set by the first insert and kept by later puts",
+    async run(storage) {
+      const instance = newInstance({ id: "v::1", workflow: "W", workflowVersion: 2 });
+      await storage.put(instance);
+      instance.workflowVersion = 5;
+      instance.status = "running";
+      await storage.put(instance);
+      await storage.put(instance, { expectedRevision: 2 });
+      const stored = (await storage.get("v::1"))!;
+      assert.equal(stored.workflowVersion, 2);
+      assert.equal(stored.status, "running");
+      assert.deepEqual(await ids(storage, { workflowVersion: 5 }), []);
+      assert.deepEqual(await ids(storage, { workflowVersion: 2 }), ["v::1"]);
+    },
+  },
+  {
+    name: "delete() removes an instance and is idempotent",
+    async run(storage) {
+      await storage.put(newInstance({ id: "d::1", workflow: "W" }));
+      await storage.put(newInstance({ id: "d::2", workflow: "W" }));
+      assert.equal(await storage.delete("d::1"), undefined);
+      assert.equal(await storage.get("d::1"), null);
+      await storage.delete("d::1");
+      await storage.delete("never::existed");
+      assert.deepEqual(await ids(storage, {}), ["d::2"]);
+      assert.deepEqual(await storage.put(newInstance({ id: "d::1", workflow: "W" })), {
+        revision: 1,
+      });
+    },
+  },
+  {
+    name: "query() applies each filter alone",
+    async run(storage) {
+      await seedForQueries(storage);
+      assert.deepEqual(await ids(storage, { id: "q3" }), ["q3"]);
+      assert.deepEqual(await ids(storage, { id: "nope" }), []);
+      assert.deepEqual(await ids(storage, { status: "running" }), ["q2", "q6", "q7"]);
+      assert.deepEqual(await ids(storage, { statusIn: ["pending", "failed"] }), ["q1", "q5"]);
+      assert.deepEqual(await ids(storage, { workflow: "Shop.OrderWorkflow" }), ["q1", "q2", "q5"]);
+      assert.deepEqual(await ids(storage, { workflowVersion: 2 }), ["q2"]);
+      assert.deepEqual(await ids(storage, { workflowFamily: "Shop." }), ["q1", "q2", "q3", "q5"]);
+      assert.deepEqual(await ids(storage, { workflowFamily: "Billing" }), ["q4"]);
+    },
+  },
+  {
+    name:
+      "query() with several filters requires all of them; {} returns everything in insertion order",
+    async run(storage) {
+      await seedForQueries(storage);
+      assert.deepEqual(
+        await ids(storage, { workflow: "Shop.OrderWorkflow", statusIn: ["running", "failed"] }),
+        ["q2", "q5"],
+      );
+      assert.deepEqual(
+        await ids(storage, { workflowFamily: "Shop.", status: "running", workflowVersion: 2 }),
+        ["q2"],
+      );
+      assert.deepEqual(
+        await ids(storage, { workflow: "Shop.OrderWorkflow", status: "waiting" }),
+        [],
+      );
+      assert.deepEqual(await ids(storage, { id: "q1", status: "running" }), []);
+      assert.deepEqual(await ids(storage, {}), ["q1", "q2", "q3", "q4", "q5", "q6", "q7"]);
+      assert.deepEqual(await ids(storage, { status: undefined }), await ids(storage, {}));
+    },
+  },
+  {
+    name: "query() orders by insertion, and an update keeps an instance's place",
+    async run(storage) {
+      for (const id of ["c", "a", "b"]) {
+        await storage.put(newInstance({ id, workflow: "W" }));
+        await new Promise((resolve) => setTimeout(resolve, 3));
+      }
+      await storage.put(newInstance({ id: "c", workflow: "W" }));
+      assert.deepEqual(await ids(storage, {}), ["c", "a", "b"]);
+    },
+  },
+  {
+    name: "workflowFamily treats %, _ and \\ literally",
+    async run(storage) {
+      await seedForQueries(storage);
+      assert.deepEqual(await ids(storage, { workflowFamily: "Shop_" }), ["q6"]);
+      assert.deepEqual(await ids(storage, { workflowFamily: "Shop_Order%" }), ["q6"]);
+      assert.deepEqual(await ids(storage, { workflowFamily: "Shop_Order%Legacy\\" }), ["q6"]);
+      assert.deepEqual(await ids(storage, { workflowFamily: "%" }), []);
+      assert.deepEqual(await ids(storage, { workflowFamily: "_hop" }), []);
+      assert.deepEqual(await ids(storage, { workflowFamily: "\\" }), []);
+    },
+  },
+  {
+    name: "statusIn with an empty list selects nothing",
+    async run(storage) {
+      await seedForQueries(storage);
+      assert.deepEqual(await ids(storage, { statusIn: [] }), []);
+    },
+  },
+  {
+    name: "query() refuses unknown keys and invalid values with ValidationError",
+    async run(storage) {
+      await seedForQueries(storage);
+      const bad: unknown[] = [
+        { stauts: "running" },
+        { status: "done" },
+        { status: "" },
+        { statusIn: "running" },
+        { statusIn: ["running", "nope"] },
+        { workflow: "" },
+        { workflow: 3 },
+        { workflowVersion: 0 },
+        { workflowVersion: 1.5 },
+        { workflowVersion: "1" },
+        { workflowFamily: "" },
+        { id: "" },
+        { id: 7 },
+        { id: "x".repeat(256) },
+        { id: "nul\u0000" },
+        null,
+        "running",
+        [],
+      ];
+      for (const filter of bad) {
+        await rejectsWith(storage.query(filter as InstanceFilter), ValidationError);
+      }
+    },
+  },
+  {
+    name: "put() refuses invalid instances with ValidationError and writes nothing",
+    async run(storage) {
+      const good = () => newInstance({ id: "bad::1", workflow: "W" });
+      const cases: [string, (i: WorkflowInstance) => void][] = [
+        ["status outside the five", (i) => (i.status = "done" as never)],
+        ["empty id", (i) => (i.id = "")],
+        ["id of 256 characters", (i) => (i.id = "x".repeat(256))],
+        ["non-string id", (i) => (i.id = 1 as never)],
+        ["empty workflow", (i) => (i.workflow = "")],
+        ["workflowVersion 0", (i) => (i.workflowVersion = 0)],
+        ["workflowVersion -1", (i) => (i.workflowVersion = -1)],
+        ["workflowVersion 1.5", (i) => (i.workflowVersion = 1.5)],
+        ["workflowVersion as a string", (i) => (i.workflowVersion = "1" as never)],
+        ["activeSteps not a set", (i) => (i.activeSteps = "a" as never)],
+        ["context missing", (i) => (i.context = undefined as never)],
+        ["history entry without a Date", (i) => (i.executionHistory = [{
+          stepRef: "a",
+          event: "b",
+          timestamp: "2026" as never,
+          contextUpdates: null,
+        }])],
+      ];
+      for (const [what, spoil] of cases) {
+        const instance = good();
+        spoil(instance);
+        await rejectsWith(
+          storage.put(instance),
+          ValidationError,
+          (e) => assert.ok(e.message, what),
+        );
+      }
+      await rejectsWith(storage.put(null as never), ValidationError);
+      assert.equal(await storage.get("bad::1"), null);
+      assert.deepEqual(await storage.query({}), []);
+      assert.deepEqual(
+        await storage.put(newInstance({ id: "x".repeat(255), workflow: "W" })),
+        { revision: 1 },
+      );
+    },
+  },
+  {
+    name: "get() and delete() refuse invalid ids with ValidationError",
+    async run(storage) {
+      for (const id of ["", "x".repeat(256), 5, null, "a\u0000b"]) {
+        await rejectsWith(storage.get(id as string), ValidationError);
+        await rejectsWith(storage.delete(id as string), ValidationError);
+      }
+    },
+  },
+  {
+    name: "put() refuses values it cannot store faithfully, naming the path, and writes nothing",
+    async run(storage) {
+      class Money {
+        cents = 1;
+      }
+      const cycle: Record<string, unknown> = { a: 1 };
+      cycle.self = cycle;
+      const cases: [string, (i: WorkflowInstance) => void][] = [
+        [
+          "context.initial.customer.callback",
+          (i) => (i.context.initial.customer = { callback: () => 1 }),
+        ],
+        ["context.steps.validate[1]", (i) => (i.context.steps.validate = [1, Symbol("s")])],
+        ["step_configs.charge.amount", (i) => (i.stepConfigs.charge = { amount: new Money() })],
+        ["runtime_metadata.loop.self", (i) => (i.runtimeMetadata.loop = cycle)],
+        ["context.initial.re", (i) => (i.context.initial.re = /x/)],
+        ["telemetry_metadata.err", (i) => (i.telemetryMetadata.err = new Error("x"))],
+      ];
+      for (const [path, spoil] of cases) {
+        const instance = newInstance({ id: "ser::1", workflow: "W" });
+        spoil(instance);
+        await rejectsWith(storage.put(instance), SerializationError, (e) => {
+          assert.equal(e.path, path);
+          assert.ok(e.message.includes(path), e.message);
+        });
+      }
+      assert.equal(await storage.get("ser::1"), null);
+      const stored = newInstance({ id: "ser::2", workflow: "W", initial: { ok: 1 } });
+      await storage.put(stored);
+      stored.context.initial.fn = () => 2;
+      await rejectsWith(storage.put(stored), SerializationError);
+      assert.deepEqual((await storage.get("ser::2"))!.context.initial, { ok: 1 });
+      assert.equal((await storage.get("ser::2"))!.revision, 1);
+    },
+  },
+  {
+    name: "shared references (not cycles) are stored as copies",
+    async run(storage) {
+      const shared = { x: 1 };
+      const instance = newInstance({
+        id: "dag::1",
+        workflow: "W",
+        initial: { a: shared, b: shared },
+      });
+      await storage.put(instance);
+      assert.deepEqual((await storage.get("dag::1"))!.context.initial, {
+        a: { x: 1 },
+        b: { x: 1 },
+      });
+    },
+  },
+  {
+    name: "expectedRevision 0 inserts only when the id is free",
+    async run(storage) {
+      const instance = newInstance({ id: "opt::1", workflow: "W", initial: { v: 1 } });
+      assert.deepEqual(await storage.put(instance, { expectedRevision: 0 }), { revision: 1 });
+      instance.context.initial.v = 2;
+      await rejectsWith(storage.put(instance, { expectedRevision: 0 }), ConflictError, (e) => {
+        assert.equal(e.id, "opt::1");
+        assert.equal(e.expected, 0);
+        assert.equal(e.actual, 1);
+        assert.equal(e.code, "HEPH_CONFLICT");
+      });
+      const stored = (await storage.get("opt::1"))!;
+      assert.equal(stored.revision, 1);
+      assert.deepEqual(stored.context.initial, { v: 1 });
+    },
+  },
+  {
+    name: "expectedRevision n writes only at revision n; a stale one is a ConflictError",
+    async run(storage) {
+      const instance = newInstance({ id: "opt::2", workflow: "W", initial: { v: 1 } });
+      await storage.put(instance);
+      instance.context.initial.v = 2;
+      assert.deepEqual(await storage.put(instance, { expectedRevision: 1 }), { revision: 2 });
+      instance.context.initial.v = 3;
+      await rejectsWith(storage.put(instance, { expectedRevision: 1 }), ConflictError, (e) => {
+        assert.equal(e.expected, 1);
+        assert.equal(e.actual, 2);
+      });
+      await rejectsWith(storage.put(instance, { expectedRevision: 7 }), ConflictError);
+      assert.deepEqual((await storage.get("opt::2"))!.context.initial, { v: 2 });
+      await rejectsWith(
+        storage.put(newInstance({ id: "opt::absent", workflow: "W" }), { expectedRevision: 1 }),
+        ConflictError,
+        (e) => assert.equal(e.actual, 0),
+      );
+      assert.equal(await storage.get("opt::absent"), null);
+      for (const expectedRevision of [-1, 1.5, "1", NaN, null]) {
+        await rejectsWith(
+          storage.put(instance, { expectedRevision: expectedRevision as number }),
+          ValidationError,
+        );
+      }
+      assert.equal((await storage.get("opt::2"))!.revision, 2);
+    },
+  },
+  {
+    name: "50 parallel puts of different ids all land; 50 of one id end at revision 50",
+    async run(storage) {
+      const results = await Promise.all(
+        Array.from(
+          { length: 50 },
+          (_, i) => storage.put(newInstance({ id: `par::${i}`, workflow: "W", initial: { i } })),
+        ),
+      );
+      assert.ok(results.every((r) => r.revision === 1));
+      assert.equal((await storage.query({ workflow: "W" })).length, 50);
+      const same = await Promise.all(
+        Array.from(
+          { length: 50 },
+          (_, i) => storage.put(newInstance({ id: "par::same", workflow: "W", initial: { i } })),
+        ),
+      );
+      assert.deepEqual(same.map((r) => r.revision).sort((a, b) => a - b), range(1, 50));
+      assert.equal((await storage.get("par::same"))!.revision, 50);
+    },
+  },
+  {
+    name: "reads during 40 writes never miss the instance",
+    async run(storage) {
+      const instance = newInstance({ id: "rw::1", workflow: "W", initial: { n: 0 } });
+      await storage.put(instance);
+      let writing = true;
+      const writes = (async () => {
+        for (let n = 1; n <= 40; n++) {
+          instance.context.initial.n = n;
+          await storage.put(instance);
+        }
+        writing = false;
+      })();
+      let reads = 0;
+      let last = 1;
+      while (writing || reads < 10) {
+        const seen = await storage.get("rw::1");
+        assert.ok(seen, "the instance is always there");
+        assert.ok(seen.revision >= last, "revisions never go back");
+        last = seen.revision;
+        reads++;
+      }
+      await writes;
+      assert.equal((await storage.get("rw::1"))!.revision, 41);
+    },
+  },
+  {
+    name: "20 racers with the same expectedRevision: exactly one wins",
+    async run(storage) {
+      await storage.put(newInstance({ id: "race::1", workflow: "W" }));
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 20 }, (_, i) => {
+          const instance = newInstance({ id: "race::1", workflow: "W", initial: { winner: i } });
+          return storage.put(instance, { expectedRevision: 1 });
+        }),
+      );
+      const won = outcomes.filter((o) => o.status === "fulfilled");
+      const lost = outcomes.filter((o) => o.status === "rejected");
+      assert.equal(won.length, 1);
+      assert.ok(lost.every((o) => (o as PromiseRejectedResult).reason instanceof ConflictError));
+      const stored = (await storage.get("race::1"))!;
+      assert.equal(stored.revision, 2);
+      const winner = outcomes.findIndex((o) => o.status === "fulfilled");
+      assert.equal(stored.context.initial.winner, winner);
+    },
+  },
+  {
+    name: "8 workers x 10 read-modify-write increments with retry end at 80",
+    async run(storage) {
+      const instance = newInstance({ id: "rmw::1", workflow: "W" });
+      instance.context.steps.counter = 0;
+      await storage.put(instance);
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          for (let i = 0; i < 10; i++) await readModifyWrite(storage, "rmw::1");
+        }),
+      );
+      const stored = (await storage.get("rmw::1"))!;
+      assert.equal(stored.context.steps.counter, 80);
+      assert.equal(stored.revision, 81);
+    },
+  },
+  {
+    name: "what get() returns and what put() took are independent copies",
+    async run(storage) {
+      const instance = newInstance({ id: "copy::1", workflow: "W", initial: { list: [1] } });
+      await storage.put(instance);
+      (instance.context.initial.list as number[]).push(2);
+      const first = (await storage.get("copy::1"))!;
+      assert.deepEqual(first.context.initial.list, [1]);
+      first.activeSteps.add("mutated");
+      (first.context.initial.list as number[]).push(3);
+      const second = (await storage.get("copy::1"))!;
+      assert.deepEqual(second.context.initial.list, [1]);
+      assert.deepEqual(second.activeSteps, new Set());
+    },
+  },
+  {
+    name: "step names and strings with NUL, quotes and lone surrogates round-trip",
+    async run(storage) {
+      const instance = newInstance({ id: "odd::1", workflow: "W" });
+      const names = ["a\u0000b", "quote'\"", "\uDC00", "back\\slash", "é", "ünïcödé\u{1F680}"];
+      instance.activeSteps = new Set(names);
+      instance.completedSteps = new Set(names.slice(1));
+      instance.currentStep = "cur\u0000rent";
+      instance.context.steps = Object.fromEntries(names.map((n) => [n, n]));
+      instance.executionHistory = [{
+        stepRef: "\uD800",
+        event: "ev\u0000",
+        timestamp: new Date(1),
+        contextUpdates: { "\u0000": "\u0000" },
+      }];
+      await storage.put(instance);
+      const stored = (await storage.get("odd::1"))!;
+      assert.deepStrictEqual(withoutBookkeeping(stored), instance);
+    },
+  },
+  {
+    name: "ids and workflow names with quotes, unicode and LIKE characters work",
+    async run(storage) {
+      const odd = [
+        "o'rder::1",
+        'q"uote',
+        "100%",
+        "a_b",
+        "back\\slash",
+        "ünï::\u{1F600}",
+        "; DROP TABLE x; --",
+      ];
+      for (const id of odd) await storage.put(newInstance({ id, workflow: `wf ${id}` }));
+      for (const id of odd) {
+        assert.equal((await storage.get(id))!.workflow, `wf ${id}`);
+        assert.deepEqual(await ids(storage, { workflow: `wf ${id}` }), [id]);
+      }
+      assert.deepEqual(await ids(storage, { workflowFamily: "wf 100%" }), ["100%"]);
+      assert.deepEqual(await ids(storage, { workflowFamily: "wf a_" }), ["a_b"]);
+      await storage.delete("a_b");
+      assert.equal((await storage.query({})).length, odd.length - 1);
+    },
+  },
+]);
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+}

@@ -1,0 +1,320 @@
+import assert from "node:assert/strict";
+import pg from "pg";
+import {
+  CorruptRecordError,
+  DatabaseError,
+  migrate,
+  newInstance,
+  PgStorage,
+  type SqlDriver,
+  ValidationError,
+} from "../mod.ts";
+import { nodePostgresDriver } from "../drivers/node_postgres.ts";
+import { richInstance, STORAGE_CASES } from "../testing/storage_conformance.ts";
+import { withTestSchema } from "./support/test_db.ts";
+
+/** A driver that counts what reaches the database. */
+function counting(inner: SqlDriver) {
+  const sent: string[] = [];
+  const driver: SqlDriver = {
+    query(text, params) {
+      sent.push(text);
+      return inner.query(text, params);
+    },
+    transaction(statements) {
+      sent.push(...statements.map((s) => s.text));
+      return inner.transaction(statements);
+    },
+  };
+  return { driver, sent };
+}
+
+Deno.test("PgStorage on node-postgres honours the Storage contract", async (t) => {
+  const db = await withTestSchema("contract");
+  const driver = nodePostgresDriver(db.pool);
+  try {
+    for (const [i, check] of STORAGE_CASES.entries()) {
+      const schema = `${db.schema}_${i}`;
+      await migrate(driver, { schema });
+      try {
+        await t.step(check.name, () => check.run(new PgStorage({ driver, schema })));
+      } finally {
+        await db.pool.query(`DROP SCHEMA "${schema}" CASCADE`);
+      }
+    }
+  } finally {
+    await db.drop();
+  }
+});
+
+Deno.test("PgStorage on a single pg.Client honours the Storage contract", async (t) => {
+  const db = await withTestSchema("client");
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  const driver = nodePostgresDriver(client);
+  try {
+    for (const [i, check] of STORAGE_CASES.entries()) {
+      const schema = `${db.schema}_${i}`;
+      await migrate(driver, { schema });
+      try {
+        await t.step(check.name, () => check.run(new PgStorage({ driver, schema })));
+      } finally {
+        await client.query(`DROP SCHEMA "${schema}" CASCADE`);
+      }
+    }
+  } finally {
+    await client.end();
+    await db.drop();
+  }
+});
+
+Deno.test("PgStorage", async (t) => {
+  const db = await withTestSchema("pgstorage");
+  const { driver, sent } = counting(nodePostgresDriver(db.pool));
+  const table = `"${db.schema}".workflow_instances`;
+  const raw = (text: string, params: unknown[] = []) => db.pool.query(text, params);
+  try {
+    await migrate(driver, { schema: db.schema });
+    const storage = new PgStorage({ driver, schema: db.schema });
+
+    await t.step("every operation sends exactly one statement", async () => {
+      const instance = newInstance({ id: "one::1", workflow: "W" });
+      const operations: [string, () => Promise<unknown>][] = [
+        ["put (insert)", () => storage.put(instance)],
+        ["put (update)", () => storage.put(instance)],
+        ["put (expectedRevision 2)", () => storage.put(instance, { expectedRevision: 2 })],
+        [
+          "put (expectedRevision 0, conflict)",
+          () => storage.put(instance, { expectedRevision: 0 }).catch(() => undefined),
+        ],
+        ["get", () => storage.get("one::1")],
+        ["query", () => storage.query({ statusIn: ["pending", "running"], workflowFamily: "W" })],
+        ["delete", () => storage.delete("one::1")],
+        ["delete (missing)", () => storage.delete("one::1")],
+      ];
+      for (const [name, operation] of operations) {
+        sent.length = 0;
+        await operation();
+        assert.equal(sent.length, 1, `${name} sent ${sent.length} statements`);
+      }
+      sent.length = 0;
+      await assert.rejects(storage.put({ ...instance, status: "nope" as never }), ValidationError);
+      await assert.rejects(storage.query({ nope: 1 } as never), ValidationError);
+      assert.equal(sent.length, 0, "invalid input never reaches the database");
+    });
+
+    await t.step("the schema name is validated at construction", () => {
+      for (
+        const schema of ["Public", "a-b", "1abc", "", "x".repeat(64), 'x"; DROP TABLE y; --', 7]
+      ) {
+        assert.throws(() => new PgStorage({ driver, schema: schema as string }), ValidationError);
+      }
+      assert.throws(() => new PgStorage({} as never), ValidationError);
+      assert.equal(new PgStorage({ driver }).schema, "public");
+      assert.equal(new PgStorage({ driver, schema: "x".repeat(63) }).schema.length, 63);
+    });
+
+    await t.step("state keeps the Elixir adapter's layout in natural JSON", async () => {
+      const instance = richInstance("layout::1");
+      await storage.put(instance);
+      const { rows: [row] } = await raw(
+        `SELECT workflow, workflow_version, status, state, revision FROM ${table} WHERE id = $1`,
+        ["layout::1"],
+      );
+      assert.equal(row.workflow, "Shop.OrderWorkflow");
+      assert.equal(row.workflow_version, 3);
+      assert.equal(row.status, "running");
+      assert.equal(row.revision, "1");
+      const state = row.state;
+      assert.equal(state.current_step, "reserve");
+      assert.deepEqual(state.active_steps, ["audit", "reserve"]);
+      assert.deepEqual(state.completed_steps, ["validate"]);
+      assert.equal(state.context.initial.order_id, 123);
+      assert.equal(state.context.initial.placed_at, "2026-11-25T10:20:30.456Z");
+      assert.deepEqual(state.step_configs.reserve, { timeout_ms: 5000, retries: 3 });
+      assert.deepEqual(state.execution_history[0], {
+        step_ref: "validate",
+        event: "started",
+        timestamp: "2026-11-25T10:20:31.000Z",
+        context_updates: null,
+      });
+      assert.deepEqual(state.telemetry_metadata, { trace_id: "abc123", span: { id: 7 } });
+      assert.ok(Array.isArray(state.$types));
+      await storage.put(newInstance({ id: "layout::2", workflow: "W", initial: { a: [1, "x"] } }));
+      const plain = await raw(`SELECT state FROM ${table} WHERE id = 'layout::2'`);
+      assert.equal("$types" in plain.rows[0].state, false, "no annotations for plain JSON");
+      assert.deepEqual(Object.keys(plain.rows[0].state).sort(), [
+        "active_steps",
+        "completed_steps",
+        "context",
+        "current_step",
+        "execution_history",
+        "runtime_metadata",
+        "step_configs",
+        "telemetry_metadata",
+      ]);
+    });
+
+    await t.step(
+      "a raw JSONB containment query finds instances through the GIN index",
+      async () => {
+        await storage.put(newInstance({ id: "gin::1", workflow: "W", initial: { order_id: 987 } }));
+        const text = `SELECT id FROM ${table} WHERE state @> $1::jsonb`;
+        const probe = JSON.stringify({ context: { initial: { order_id: 987 } } });
+        assert.deepEqual((await raw(text, [probe])).rows, [{ id: "gin::1" }]);
+        const client = await db.pool.connect();
+        try {
+          await client.query("SET enable_seqscan = off");
+          const plan = await client.query(`EXPLAIN ${text.replace("$1", `'${probe}'`)}`);
+          const lines = plan.rows.map((r: Record<string, string>) => r["QUERY PLAN"]).join("\n");
+          assert.match(lines, /workflow_instances_state_idx/);
+        } finally {
+          await client.query("RESET enable_seqscan");
+          client.release();
+        }
+      },
+    );
+
+    await t.step("indexes exist on status, workflow, (workflow, version) and state", async () => {
+      const { rows } = await raw(
+        `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname`,
+        [db.schema],
+      );
+      const defs = Object.fromEntries(rows.map((r: Record<string, string>) => [r.indexname, r.indexdef]));
+      assert.match(defs.workflow_instances_status_idx, /\(status\)/);
+      assert.match(defs.workflow_instances_workflow_idx, /\(workflow text_pattern_ops\)/);
+      assert.match(defs.workflow_instances_workflow_version_idx, /\(workflow, workflow_version\)/);
+      assert.match(defs.workflow_instances_state_idx, /gin \(state jsonb_path_ops\)/);
+      assert.match(defs.workflow_instances_pkey, /\(id\)/);
+    });
+
+    await t.step("two schemas are two tenants that never see each other", async () => {
+      const other = `${db.schema}_b`;
+      await migrate(driver, { schema: other });
+      try {
+        const tenantB = new PgStorage({ driver, schema: other });
+        await tenantB.put(newInstance({ id: "tenant::1", workflow: "B" }));
+        await storage.put(newInstance({ id: "tenant::1", workflow: "A" }));
+        assert.equal((await tenantB.get("tenant::1"))!.workflow, "B");
+        assert.equal((await storage.get("tenant::1"))!.workflow, "A");
+        assert.deepEqual((await tenantB.query({})).map((i) => i.id), ["tenant::1"]);
+        await tenantB.delete("tenant::1");
+        assert.ok(await storage.get("tenant::1"));
+      } finally {
+        await raw(`DROP SCHEMA "${other}" CASCADE`);
+      }
+    });
+
+    await t.step("timestamps come back at the millisecond they were stored", async () => {
+      await storage.put(newInstance({ id: "ts::1", workflow: "W" }));
+      const stored = (await storage.get("ts::1"))!;
+      const { rows: [row] } = await raw(
+        `SELECT (extract(epoch FROM inserted_at) * 1000)::float8 AS ms FROM ${table} WHERE id = 'ts::1'`,
+      );
+      assert.equal(stored.insertedAt.getTime(), row.ms);
+      const queried = (await storage.query({ id: "ts::1" }))[0];
+      assert.equal(queried.updatedAt.getTime(), stored.updatedAt.getTime());
+    });
+
+    await t.step("rows written by other programs are decoded safely", async () => {
+      const insert = (id: string, state: string, status = "pending") =>
+        raw(
+          `INSERT INTO ${table} (id, workflow, workflow_version, status, state) VALUES ($1, 'W', 1, $2, $3::jsonb)`,
+          [id, status, state],
+        );
+      await insert("old::1", `{"context": {"initial": {"a": 1}}}`);
+      const old = (await storage.get("old::1"))!;
+      assert.deepEqual(old.context, { initial: { a: 1 }, steps: {} });
+      assert.deepEqual(old.activeSteps, new Set());
+      assert.deepEqual(old.executionHistory, []);
+      assert.equal(old.currentStep, null);
+      assert.equal(old.revision, 1);
+
+      await insert(
+        "proto::1",
+        `{"context": {"initial": {"__proto__": {"polluted": true}, "constructor": {"prototype": {"polluted": true}}}}}`,
+      );
+      const proto = (await storage.get("proto::1"))!;
+      assert.equal(({} as Record<string, unknown>).polluted, undefined);
+      assert.deepEqual(Object.getOwnPropertyDescriptor(proto.context.initial, "__proto__")?.value, {
+        polluted: true,
+      });
+      assert.equal(Object.getPrototypeOf(proto.context.initial), Object.prototype);
+
+      const corrupt: [string, string][] = [
+        ["bad::steps", `{"active_steps": "validate"}`],
+        ["bad::steps2", `{"active_steps": [1, 2]}`],
+        ["bad::context", `{"context": []}`],
+        ["bad::initial", `{"context": {"initial": 5}}`],
+        ["bad::history", `{"execution_history": [{"step_ref": "a"}]}`],
+        [
+          "bad::when",
+          `{"execution_history": [{"step_ref": "a", "event": "b", "timestamp": "yesterday"}]}`,
+        ],
+        ["bad::state", `[1, 2]`],
+        ["bad::types", `{"$types": "nope"}`],
+        ["bad::path", `{"$types": [[["context", "initial", "x"], "Date"]]}`],
+        ["bad::proto", `{"$types": [[["context", "__proto__"], "Date"]]}`],
+        [
+          "bad::tag",
+          `{"context": {"initial": {"x": 1}}, "$types": [[["context", "initial", "x"], "Evil"]]}`,
+        ],
+        [
+          "bad::date",
+          `{"context": {"initial": {"x": "nope"}}, "$types": [[["context", "initial", "x"], "Date"]]}`,
+        ],
+        [
+          "bad::bigint",
+          `{"context": {"initial": {"x": "1e3"}}, "$types": [[["context", "initial", "x"], "bigint"]]}`,
+        ],
+      ];
+      for (const [id, state] of corrupt) {
+        await insert(id, state);
+        await assert.rejects(storage.get(id), (error: unknown) => {
+          assert.ok(error instanceof CorruptRecordError, `${id}: ${error}`);
+          assert.equal(error.id, id);
+          assert.ok(error.message.includes(id));
+          return true;
+        });
+        await raw(`DELETE FROM ${table} WHERE id = $1`, [id]);
+      }
+      assert.equal(({} as Record<string, unknown>).polluted, undefined);
+
+      await raw(`ALTER TABLE ${table} DROP CONSTRAINT workflow_instances_status_check`);
+      await insert("bad::status", "{}", "paused");
+      await assert.rejects(storage.query({}), (error: unknown) => {
+        assert.ok(error instanceof CorruptRecordError);
+        assert.equal(error.id, "bad::status");
+        return true;
+      });
+      await raw(`DELETE FROM ${table} WHERE id = 'bad::status'`);
+    });
+
+    await t.step(
+      "database errors keep their SQLSTATE; a missing table says to migrate",
+      async () => {
+        const unmigrated = new PgStorage({ driver, schema: `${db.schema}_none` });
+        await assert.rejects(unmigrated.get("x"), (error: unknown) => {
+          assert.ok(error instanceof DatabaseError);
+          assert.equal(error.code, "42P01");
+          assert.match(error.message, /migrate/);
+          assert.ok(error.cause, "the driver's error is the cause");
+          return true;
+        });
+        const broken: SqlDriver = {
+          query: () =>
+            Promise.reject(Object.assign(new Error("deadlock detected"), { code: "40P01" })),
+          transaction: () => Promise.reject(new Error("unused")),
+        };
+        await assert.rejects(new PgStorage({ driver: broken }).get("x"), (error: unknown) => {
+          assert.ok(error instanceof DatabaseError);
+          assert.equal(error.code, "40P01");
+          assert.equal(error.name, "DatabaseError");
+          return true;
+        });
+      },
+    );
+  } finally {
+    await db.drop();
+  }
+});
