@@ -153,7 +153,7 @@ function escapeText(text: string): string {
 }
 
 function unescapeText(stored: unknown): string {
-  if (typeof stored !== "string" || stored.includes('"')) throw new TypeError("bad escaped text");
+  if (typeof stored !== "string") throw new TypeError("bad escaped text");
   const text: unknown = JSON.parse(`"${stored}"`);
   if (typeof text !== "string") throw new TypeError("bad escaped text");
   return text;

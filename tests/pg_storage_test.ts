@@ -180,7 +180,9 @@ Deno.test("PgStorage", async (t) => {
         `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname`,
         [db.schema],
       );
-      const defs = Object.fromEntries(rows.map((r: Record<string, string>) => [r.indexname, r.indexdef]));
+      const defs = Object.fromEntries(
+        rows.map((r: Record<string, string>) => [r.indexname, r.indexdef]),
+      );
       assert.match(defs.workflow_instances_status_idx, /\(status\)/);
       assert.match(defs.workflow_instances_workflow_idx, /\(workflow text_pattern_ops\)/);
       assert.match(defs.workflow_instances_workflow_version_idx, /\(workflow, workflow_version\)/);
