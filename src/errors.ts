@@ -195,7 +195,8 @@ export class MigrationError extends HephError {
 
 /**
  * The database or the connection failed. `code` is the SQLSTATE when the server sent one
- * (`"23505"`, `"57P01"`, …), else `"HEPH_DATABASE"`; the driver's error is the `cause`.
+ * (`"23505"`, `"57P01"`, …); `"08001"` when no connection could be made and `"08006"` when one
+ * was lost, whichever driver noticed; else `"HEPH_DATABASE"`. The driver's error is the `cause`.
  *
  * @example
  * ```ts
@@ -250,7 +251,24 @@ export function toDatabaseError(error: unknown): HephError {
     ? fields.message
     : String(error);
   const candidates = [fields.code, fields.sqlState, (fields.fields as { code?: unknown })?.code];
-  const sqlState = candidates.find((c): c is string => typeof c === "string" && SQLSTATE.test(c));
+  const sqlState = candidates.find((c): c is string => typeof c === "string" && SQLSTATE.test(c)) ??
+    connectionState(fields.code, message);
   const detail = typeof fields.detail === "string" ? fields.detail : undefined;
   return new DatabaseError(message, { sqlState, detail, cause: error });
+}
+
+/** SQLSTATEs for connection failures that never reached the server, so every driver agrees. */
+function connectionState(code: unknown, message: string): string | undefined {
+  if (
+    ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "EHOSTUNREACH"].includes(String(code))
+  ) {
+    return "08001"; // sqlclient_unable_to_establish_sqlconnection
+  }
+  if (
+    ["ECONNRESET", "EPIPE"].includes(String(code)) ||
+    /connection terminated|connection (was )?closed|socket (has been )?closed/i.test(message)
+  ) {
+    return "08006"; // connection_failure
+  }
+  return undefined;
 }

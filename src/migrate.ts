@@ -19,6 +19,8 @@ import type { Migration } from "../migrations/migration.ts";
 const TAG = "$heph_migration$";
 const SQL_TAG = "$heph_sql$";
 const DONE_SETTING = "heph.migrated";
+/** The SQLSTATE the consistency check raises (a class of our own). */
+const REFUSED = "HM001";
 
 /**
  * Options of {@linkcode migrate}.
@@ -182,7 +184,10 @@ export async function migrate(
     results = await driver.transaction(statements);
   } catch (error) {
     const cause = toDatabaseError(error);
-    throw new MigrationError(`Migration of schema ${schema} failed: ${cause.message}`, { cause });
+    const message = cause.code === REFUSED
+      ? cause.message
+      : `Migration of schema ${schema} failed: ${cause.message}`;
+    throw new MigrationError(message, { cause });
   }
   const done = String(results.at(-1)?.rows[0]?.done ?? "").trim();
   const steps = done === "" ? [] : done.split(" ").map((entry): MigrationStep => {
@@ -336,9 +341,11 @@ END ${TAG}`;
     LEFT JOIN (VALUES ${known}) AS k(version, checksum) ON k.version = a.version
    WHERE k.checksum IS DISTINCT FROM a.checksum ORDER BY a.version LIMIT 1;
   IF bad.version > ${latest} THEN
-    RAISE EXCEPTION 'schema % is at version %, newer than this release knows (${latest})', '${schema}', bad.version;
+    RAISE EXCEPTION 'Schema % is at version %, newer than this release knows (${latest})', '${schema}', bad.version
+      USING ERRCODE = '${REFUSED}';
   ELSIF bad.version IS NOT NULL THEN
-    RAISE EXCEPTION 'checksum mismatch for applied migration % (%): it was changed after it was applied', bad.version, bad.name;
+    RAISE EXCEPTION 'Checksum mismatch for applied migration % (%) in schema ${schema}: it was changed after it was applied', bad.version, bad.name
+      USING ERRCODE = '${REFUSED}';
   END IF;
 END ${TAG}`,
     },

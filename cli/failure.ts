@@ -1,0 +1,105 @@
+/**
+ * Turning what went wrong into the one line a command prints: usage errors, connection
+ * failures, and any message with the URL's password taken out.
+ *
+ * @module
+ */
+
+/** A mistake in the command line: the command prints it and exits with 2. */
+export class UsageError extends Error {
+  /** Whether to point at `--help` after the message. */
+  readonly hint: boolean;
+
+  /**
+   * @param message What was wrong with the arguments.
+   * @param hint Whether to point at `--help` after the message.
+   */
+  constructor(message: string, hint = true) {
+    super(message);
+    this.name = "UsageError";
+    this.hint = hint;
+  }
+}
+
+/**
+ * Parses a database URL, refusing what is not a `postgres://` or `postgresql://` URL. The
+ * message never repeats the URL, which may hold a password.
+ *
+ * @param url The URL.
+ * @returns The parsed URL.
+ * @throws {UsageError} When it is not a PostgreSQL URL.
+ */
+export function parseDatabaseUrl(url: string): URL {
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch { /* reported below */ }
+  if (parsed?.protocol !== "postgres:" && parsed?.protocol !== "postgresql:") {
+    throw new UsageError(
+      "invalid database URL: expected postgres://user:password@host:port/database",
+    );
+  }
+  return parsed;
+}
+
+/**
+ * Where a URL points, as `host:port`, without its user or password.
+ *
+ * @param url The parsed URL.
+ * @returns Such as `127.0.0.1:5432`.
+ */
+export function address(url: URL): string {
+  const host = url.hostname || url.searchParams.get("host") || "localhost";
+  return `${host}:${url.port || "5432"}`;
+}
+
+/**
+ * Says why a connection could not be opened: the network failed (`cannot reach`) or the
+ * server refused it, with a SQLSTATE such as 3D000 or 28P01 (`cannot connect to`).
+ *
+ * @param error What the driver threw.
+ * @param where The address, from {@linkcode address}.
+ * @param timeoutMs The connection timeout, when the attempt lasted that long; else undefined.
+ * @returns Such as `cannot reach the database at 127.0.0.1:1: connection refused`.
+ */
+export function connectionFailure(error: unknown, where: string, timeoutMs?: number): string {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  const reason = timeoutMs !== undefined
+    ? `no answer within ${timeoutMs / 1000} s`
+    : NETWORK_FAILURES.get(String(code)) ??
+      (typeof message === "string" && message !== "" ? message : String(error));
+  const verb = typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) // a SQLSTATE
+    ? "cannot connect to"
+    : "cannot reach";
+  return `${verb} the database at ${where}: ${reason}`;
+}
+
+const NETWORK_FAILURES = new Map([
+  ["ECONNREFUSED", "connection refused"],
+  ["ENOTFOUND", "unknown host"],
+  ["EAI_AGAIN", "unknown host"],
+  ["EHOSTUNREACH", "host unreachable"],
+  ["ENETUNREACH", "network unreachable"],
+  ["ETIMEDOUT", "connection timed out"],
+]);
+
+/**
+ * Makes a message printable on one line, with the URL's password (plain or percent-encoded)
+ * replaced by `****`.
+ *
+ * @param message The message.
+ * @param url The database URL, which may hold a password.
+ * @returns The message, safe to print.
+ */
+export function redact(message: string, url: string | undefined): string {
+  let line = message.replace(/\s*\n\s*/g, " ").trim();
+  const password = url?.match(/^[a-z]+:\/\/[^:@/]*:([^@/]+)@/i)?.[1];
+  if (password) {
+    let decoded = password;
+    try {
+      decoded = decodeURIComponent(password);
+    } catch { /* keep it encoded */ }
+    for (const secret of new Set([password, decoded])) line = line.replaceAll(secret, "****");
+  }
+  return line;
+}

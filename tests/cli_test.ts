@@ -1,0 +1,282 @@
+/**
+ * `deno task migrate` (cli/migrate.ts), run as a subprocess against the test database.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import type pg from "pg";
+import { testDatabaseUrl, withTestSchema } from "./support/test_db.ts";
+
+const ROOT = new URL("../", import.meta.url);
+const MIGRATION_1 = "create_workflow_instances";
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+  lines: string[];
+}
+
+/** Runs the CLI with the task's permissions; `env` is added to (and overrides) ours. */
+async function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "--allow-env", "cli/migrate.ts", ...args],
+    cwd: ROOT,
+    env: { NO_COLOR: "1", DATABASE_URL: "", ...env },
+    stdin: "null",
+  }).output();
+  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  const out = text(stdout);
+  return { code, stdout: out, stderr: text(stderr), lines: out.trimEnd().split("\n") };
+}
+
+/** Asserts a failure: the exit code, and exactly one non-empty line on stderr, no stack. */
+function assertOneLineError(run: Run, code: number, pattern: RegExp): string {
+  assert.equal(run.code, code, `exit code; stderr: ${run.stderr}`);
+  const lines = run.stderr.split("\n").filter((line) => line.trim() !== "");
+  assert.equal(lines.length, 1, `one line on stderr, got: ${run.stderr}`);
+  assert.doesNotMatch(run.stderr, /^\s+at /m);
+  assert.match(lines[0], /^error: /);
+  assert.match(lines[0], pattern);
+  return lines[0];
+}
+
+async function exists(pool: pg.Pool, relation: string): Promise<boolean> {
+  const { rows } = await pool.query("SELECT to_regclass($1)::text AS name", [relation]);
+  return rows[0].name !== null;
+}
+
+/** Gives a test its own schema on the test database, dropped afterwards. */
+async function withSchema(
+  test: (db: { url: string; schema: string; pool: pg.Pool }) => Promise<void>,
+): Promise<void> {
+  const db = await withTestSchema("cli");
+  try {
+    await test(db);
+  } finally {
+    await db.drop();
+  }
+}
+
+Deno.test("deno task migrate against a database", async (t) => {
+  await t.step(
+    "migrate applies migration 1 and reports it",
+    () =>
+      withSchema(async ({ url, schema, pool }) => {
+        const run = await cli(["--schema", schema], { DATABASE_URL: url });
+        assert.equal(run.code, 0, run.stderr);
+        assert.equal(run.stderr, "");
+        assert.deepEqual(run.lines, [
+          `applied 1 ${MIGRATION_1}`,
+          `schema ${schema} is at version 1`,
+        ]);
+        assert.ok(await exists(pool, `"${schema}".workflow_instances`));
+        const { rows } = await pool.query(`SELECT version, name FROM "${schema}".heph_migrations`);
+        assert.deepEqual(rows, [{ version: 1, name: MIGRATION_1 }]);
+      }),
+  );
+
+  await t.step(
+    "--url takes precedence over DATABASE_URL",
+    () =>
+      withSchema(async ({ url, schema, pool }) => {
+        const unreachable = "postgres://postgres@127.0.0.1:1/test";
+        const run = await cli(["--url", url, "--schema", schema], { DATABASE_URL: unreachable });
+        assert.equal(run.code, 0, run.stderr);
+        assert.ok(await exists(pool, `"${schema}".workflow_instances`));
+      }),
+  );
+
+  await t.step(
+    "running twice applies nothing the second time",
+    () =>
+      withSchema(async ({ url, schema }) => {
+        assert.equal((await cli(["--url", url, "--schema", schema])).code, 0);
+        const second = await cli(["--url", url, "--schema", schema]);
+        assert.equal(second.code, 0, second.stderr);
+        assert.deepEqual(second.lines, [`schema ${schema} is already at version 1`]);
+      }),
+  );
+
+  await t.step("--to 0 reverts", () =>
+    withSchema(async ({ url, schema, pool }) => {
+      assert.equal((await cli(["--url", url, "--schema", schema])).code, 0);
+      const run = await cli(["--url", url, "--schema", schema, "--to", "0"]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.deepEqual(run.lines, [
+        `reverted 1 ${MIGRATION_1}`,
+        `schema ${schema} is at version 0`,
+      ]);
+      assert.equal(await exists(pool, `"${schema}".workflow_instances`), false);
+      const { rows } = await pool.query(
+        `SELECT count(*)::int AS n FROM "${schema}".heph_migrations`,
+      );
+      assert.equal(rows[0].n, 0);
+    }));
+
+  await t.step(
+    "--dry-run prints SQL and changes nothing",
+    () =>
+      withSchema(async ({ url, schema, pool }) => {
+        const run = await cli(["--url", url, "--schema", schema, "--dry-run"]);
+        assert.equal(run.code, 0, run.stderr);
+        assert.equal(run.lines[0], `-- up 1 ${MIGRATION_1}`);
+        assert.match(run.stdout, new RegExp(`CREATE TABLE "${schema}"\\.workflow_instances`));
+        assert.equal(
+          run.lines.at(-1),
+          `-- dry run: schema ${schema} would be at version 1; nothing was changed`,
+        );
+        assert.equal(await exists(pool, `"${schema}".workflow_instances`), false);
+        const { rows } = await pool.query(
+          "SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = $1",
+          [schema],
+        );
+        assert.equal(rows[0].n, 0, "the schema was not even created");
+      }),
+  );
+
+  await t.step(
+    "--dry-run --to 0 prints the down SQL and keeps the table",
+    () =>
+      withSchema(async ({ url, schema, pool }) => {
+        assert.equal((await cli(["--url", url, "--schema", schema])).code, 0);
+        const run = await cli(["--url", url, "--schema", schema, "--dry-run", "--to", "0"]);
+        assert.equal(run.code, 0, run.stderr);
+        assert.equal(run.lines[0], `-- down 1 ${MIGRATION_1}`);
+        assert.match(run.stdout, /DROP TABLE/);
+        assert.ok(await exists(pool, `"${schema}".workflow_instances`));
+      }),
+  );
+
+  await t.step(
+    "--status lists applied and pending",
+    () =>
+      withSchema(async ({ url, schema, pool }) => {
+        const before = await cli(["--url", url, "--schema", schema, "--status"]);
+        assert.equal(before.code, 0, before.stderr);
+        assert.deepEqual(before.lines, [
+          `schema ${schema} is at version 0 of 1`,
+          `  pending  1 ${MIGRATION_1}`,
+        ]);
+        assert.equal(await exists(pool, `"${schema}".heph_migrations`), false);
+
+        assert.equal((await cli(["--url", url, "--schema", schema])).code, 0);
+        const after = await cli(["--url", url, "--schema", schema, "--status"]);
+        assert.equal(after.code, 0, after.stderr);
+        assert.equal(after.lines.length, 2, after.stdout);
+        assert.equal(after.lines[0], `schema ${schema} is at version 1 of 1`);
+        const applied = after.lines[1].match(/^ {2}applied {2}1 (\S+) {2}(\S+)$/);
+        assert.ok(applied, after.lines[1]);
+        assert.equal(applied[1], MIGRATION_1);
+        assert.ok(Math.abs(Date.parse(applied[2]) - Date.now()) < 60_000, applied[2]);
+      }),
+  );
+
+  await t.step(
+    "a changed migration is flagged by --status and refused by migrate",
+    () =>
+      withSchema(async ({ url, schema, pool }) => {
+        assert.equal((await cli(["--url", url, "--schema", schema])).code, 0);
+        await pool.query(`UPDATE "${schema}".heph_migrations SET checksum = 'tampered'`);
+        const status = await cli(["--url", url, "--schema", schema, "--status"]);
+        assert.equal(status.code, 0, status.stderr);
+        assert.match(status.lines[1], /^ {2}applied {2}1 create_workflow_instances .* CHANGED$/);
+        assertOneLineError(
+          await cli(["--url", url, "--schema", schema]),
+          1,
+          /checksum mismatch for applied migration 1/i,
+        );
+        assertOneLineError(
+          await cli(["--url", url, "--schema", schema, "--dry-run"]),
+          1,
+          /checksum mismatch for applied migration 1/i,
+        );
+      }),
+  );
+
+  await t.step("an invalid schema name is refused", () =>
+    withSchema(async ({ url, pool }) => {
+      const line = assertOneLineError(
+        await cli(["--url", url, "--schema", "Bad-Name"]),
+        1,
+        /Invalid schema: "Bad-Name"/,
+      );
+      assert.doesNotMatch(line, /Error:|ValidationError/);
+      assert.equal(await exists(pool, `"Bad-Name".workflow_instances`), false);
+    }));
+
+  await t.step(
+    "--to beyond the latest version is refused",
+    () =>
+      withSchema(async ({ url, schema }) => {
+        assertOneLineError(
+          await cli(["--url", url, "--schema", schema, "--to", "99"]),
+          1,
+          /Invalid target version: 99, expected 0 to 1/,
+        );
+      }),
+  );
+});
+
+Deno.test("deno task migrate without a working database", async (t) => {
+  await t.step("an unreachable database prints one line and exits non-zero", async () => {
+    const run = await cli(["--url", "postgres://postgres:s3cret@127.0.0.1:1/test"]);
+    const line = assertOneLineError(run, 1, /./);
+    assert.equal(line, "error: cannot reach the database at 127.0.0.1:1: connection refused");
+    assert.equal(run.stdout, "");
+  });
+
+  await t.step("bad credentials / unknown database prints one line", async () => {
+    const url = await testDatabaseUrl();
+    const bad = new URL(url);
+    bad.password = "s3cret";
+    bad.pathname = "/no_such_db_xyz";
+    const run = await cli([], { DATABASE_URL: bad.href });
+    const line = assertOneLineError(run, 1, /^error: cannot connect to the database at /);
+    assert.match(line, /database "no_such_db_xyz" does not exist/);
+    assert.doesNotMatch(run.stderr + run.stdout, /s3cret/);
+
+    const role = new URL(url);
+    role.username = "no_such_role_xyz";
+    role.password = "s3cret";
+    const denied = await cli(["--url", role.href]);
+    assertOneLineError(denied, 1, /no_such_role_xyz/);
+    assert.doesNotMatch(denied.stderr, /s3cret/);
+  });
+
+  await t.step("a malformed URL is refused without echoing its password", async () => {
+    const run = await cli(["--url", "postgres://postgres:s3cret@host:99999/test"]);
+    assertOneLineError(run, 2, /invalid database URL/);
+    assert.doesNotMatch(run.stderr, /s3cret/);
+  });
+
+  await t.step("no URL and no DATABASE_URL exits 2 with one line", async () => {
+    const run = await cli([]);
+    assert.equal(run.code, 2);
+    assert.equal(run.stderr, "error: no database: set DATABASE_URL or pass --url\n");
+    assert.equal(run.stdout, "");
+  });
+
+  await t.step("--help prints usage", async () => {
+    for (const flag of ["--help", "-h"]) {
+      const run = await cli([flag]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.stderr, "");
+      assert.match(run.lines[0], /^Usage: deno task migrate/);
+      for (const option of ["--url <url>", "--schema <name>", "--to <version>", "--status"]) {
+        assert.equal(run.lines.filter((l) => l.includes(option)).length, 1, option);
+      }
+      for (const option of ["--dry-run", "-h, --help"]) {
+        assert.equal(run.lines.filter((l) => l.trimStart().startsWith(option)).length, 1, option);
+      }
+    }
+  });
+
+  await t.step("unknown option exits 2", async () => {
+    const line = assertOneLineError(await cli(["--bogus"]), 2, /'--bogus'/);
+    assert.match(line, /--help/);
+    assertOneLineError(await cli(["--to", "two"]), 2, /--to expects a version number/);
+    assertOneLineError(await cli(["--status", "--to", "1"]), 2, /cannot be combined/);
+    assertOneLineError(await cli(["stray"]), 2, /'stray'/);
+  });
+});
