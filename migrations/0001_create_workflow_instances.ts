@@ -11,13 +11,6 @@ import type { Migration } from "./migration.ts";
  * under a GIN index (`jsonb_path_ops`), B-tree indexes on status, workflow (with
  * `text_pattern_ops`, so prefix queries on the workflow name use it too) and
  * (workflow, workflow_version). `state` is compressed with lz4 where the server has it.
- *
- * @example
- * ```ts
- * import { createWorkflowInstances } from "@heph/pg";
- *
- * createWorkflowInstances.version; // 1
- * ```
  */
 export const createWorkflowInstances: Migration = Object.freeze({
   version: 1,

@@ -40,6 +40,8 @@ export class HephError extends Error {
   readonly code: string;
 
   /**
+   * Creates a HephError.
+   *
    * @param message What went wrong, with the value or path concerned.
    * @param options The cause, if any.
    * @param code The stable code; subclasses set their own.
@@ -64,6 +66,8 @@ export class HephError extends Error {
  */
 export class ValidationError extends HephError {
   /**
+   * Creates a ValidationError.
+   *
    * @param message What was invalid, and its value.
    * @param options The cause, if any.
    */
@@ -89,6 +93,8 @@ export class SerializationError extends HephError {
   readonly path: string;
 
   /**
+   * Creates a SerializationError.
+   *
    * @param message What cannot be stored.
    * @param path Where it sits.
    * @param options The cause, if any.
@@ -120,6 +126,8 @@ export class ConflictError extends HephError {
   readonly actual: number | null;
 
   /**
+   * Creates a ConflictError.
+   *
    * @param id The instance id.
    * @param expected The revision the caller expected.
    * @param actual The revision found, 0 when absent, null when unknown.
@@ -160,6 +168,8 @@ export class CorruptRecordError extends HephError {
   readonly id: string;
 
   /**
+   * Creates a CorruptRecordError.
+   *
    * @param id The id of the corrupt row.
    * @param detail What is wrong with it.
    * @param options The cause, if any.
@@ -184,6 +194,8 @@ export class CorruptRecordError extends HephError {
  */
 export class MigrationError extends HephError {
   /**
+   * Creates a MigrationError.
+   *
    * @param message What went wrong.
    * @param options The cause, if any.
    */
@@ -211,6 +223,8 @@ export class DatabaseError extends HephError {
   readonly detail: string | undefined;
 
   /**
+   * Creates a DatabaseError.
+   *
    * @param message The server's or the driver's message.
    * @param options The SQLSTATE, the detail and the driver's error.
    */

@@ -66,6 +66,8 @@ export class PgStorage implements Storage {
   #sql: Readonly<ReturnType<typeof statements>>;
 
   /**
+   * Creates a storage over a driver, on one schema.
+   *
    * @param options The driver and the schema.
    * @throws {ValidationError} When the schema is not a lowercase identifier of at most 63 characters.
    */

@@ -17,13 +17,6 @@ export const DEFAULT_SCHEMA = "public";
  * @param schema The name.
  * @returns The quoted name, such as `"tenant_a"`.
  * @throws {ValidationError} When the name is not a lowercase identifier.
- *
- * @example
- * ```ts
- * import { quoteSchema } from "@heph/pg";
- *
- * quoteSchema("tenant_a"); // "\"tenant_a\""
- * ```
  */
 export function quoteSchema(schema: unknown): string {
   if (typeof schema !== "string" || !/^[a-z_][a-z0-9_$]{0,62}$/.test(schema)) {

@@ -96,13 +96,6 @@ export interface InstanceRow {
  * @param id The candidate id.
  * @returns The id.
  * @throws {ValidationError} When it is not a valid id.
- *
- * @example
- * ```ts
- * import { validateId } from "@heph/pg";
- *
- * validateId("order::123"); // "order::123"
- * ```
  */
 export function validateId(id: unknown): string {
   if (typeof id !== "string" || id === "") {
@@ -125,13 +118,6 @@ export function validateId(id: unknown): string {
  * @param status The candidate.
  * @returns The status.
  * @throws {ValidationError} When it is not one of {@linkcode INSTANCE_STATUSES}.
- *
- * @example
- * ```ts
- * import { validateStatus } from "@heph/pg";
- *
- * validateStatus("running"); // "running"
- * ```
  */
 export function validateStatus(status: unknown): InstanceStatus {
   if (!(INSTANCE_STATUSES as readonly unknown[]).includes(status)) {
@@ -149,13 +135,6 @@ export function validateStatus(status: unknown): InstanceStatus {
  * @param what How to name it in the message.
  * @returns The name.
  * @throws {ValidationError} When it is empty or not text.
- *
- * @example
- * ```ts
- * import { validateWorkflowName } from "@heph/pg";
- *
- * validateWorkflowName("Shop.OrderWorkflow"); // "Shop.OrderWorkflow"
- * ```
  */
 export function validateWorkflowName(workflow: unknown, what = "workflow"): string {
   if (typeof workflow !== "string" || workflow === "" || !isStorableText(workflow)) {
@@ -172,13 +151,6 @@ export function validateWorkflowName(workflow: unknown, what = "workflow"): stri
  * @param version The candidate.
  * @returns The version.
  * @throws {ValidationError} When it is not a positive integer.
- *
- * @example
- * ```ts
- * import { validateWorkflowVersion } from "@heph/pg";
- *
- * validateWorkflowVersion(2); // 2
- * ```
  */
 export function validateWorkflowVersion(version: unknown): number {
   if (

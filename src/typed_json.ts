@@ -112,13 +112,6 @@ export class TypedJsonWriter {
  *
  * @param path The path.
  * @returns Its readable form.
- *
- * @example
- * ```ts
- * import { formatPath } from "@heph/pg";
- *
- * formatPath(["context", "initial", "items", 0]); // "context.initial.items[0]"
- * ```
  */
 export function formatPath(path: JsonPath): string {
   let out = "";
@@ -135,14 +128,6 @@ export function formatPath(path: JsonPath): string {
  *
  * @param text The string.
  * @returns True when it can be stored raw.
- *
- * @example
- * ```ts
- * import { isStorableText } from "@heph/pg";
- *
- * isStorableText("café"); // true
- * isStorableText("a\u0000b"); // false
- * ```
  */
 export function isStorableText(text: string): boolean {
   return !text.includes("\u0000") && text.isWellFormed();
@@ -356,14 +341,6 @@ function child(container: unknown, key: unknown, id: string, where: string): unk
  *
  * @param value Anything.
  * @returns True for plain objects, false for arrays, null, and class instances.
- *
- * @example
- * ```ts
- * import { isPlainObject } from "@heph/pg";
- *
- * isPlainObject({}); // true
- * isPlainObject(new Date()); // false
- * ```
  */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
