@@ -10,7 +10,8 @@ import {
   ValidationError,
 } from "../mod.ts";
 import { nodePostgresDriver } from "../drivers/node_postgres.ts";
-import { richInstance, STORAGE_CASES } from "../testing/storage_conformance.ts";
+import { richInstance } from "../testing/storage_conformance.ts";
+import { checkDriverConformance } from "./support/conformance.ts";
 import { withTestSchema } from "./support/test_db.ts";
 
 /** A driver that counts what reaches the database. */
@@ -31,17 +32,8 @@ function counting(inner: SqlDriver) {
 
 Deno.test("PgStorage on node-postgres honours the Storage contract", async (t) => {
   const db = await withTestSchema("contract");
-  const driver = nodePostgresDriver(db.pool);
   try {
-    for (const [i, check] of STORAGE_CASES.entries()) {
-      const schema = `${db.schema}_${i}`;
-      await migrate(driver, { schema });
-      try {
-        await t.step(check.name, () => check.run(new PgStorage({ driver, schema })));
-      } finally {
-        await db.pool.query(`DROP SCHEMA "${schema}" CASCADE`);
-      }
-    }
+    await checkDriverConformance(t, nodePostgresDriver(db.pool), db.schema);
   } finally {
     await db.drop();
   }
@@ -51,17 +43,8 @@ Deno.test("PgStorage on a single pg.Client honours the Storage contract", async 
   const db = await withTestSchema("client");
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();
-  const driver = nodePostgresDriver(client);
   try {
-    for (const [i, check] of STORAGE_CASES.entries()) {
-      const schema = `${db.schema}_${i}`;
-      await migrate(driver, { schema });
-      try {
-        await t.step(check.name, () => check.run(new PgStorage({ driver, schema })));
-      } finally {
-        await client.query(`DROP SCHEMA "${schema}" CASCADE`);
-      }
-    }
+    await checkDriverConformance(t, nodePostgresDriver(client), db.schema);
   } finally {
     await client.end();
     await db.drop();
