@@ -660,3 +660,105 @@ export const STORAGE_CASES: readonly StorageCase[] = Object.freeze([
 function range(from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, i) => from + i);
 }
+
+/**
+ * A store for one contract case, and how to dispose of it.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStorage } from "@heph/pg";
+ * import type { StorageFixture } from "@heph/pg/testing";
+ *
+ * const fixture: StorageFixture = { storage: new MemoryStorage() };
+ * ```
+ */
+export interface StorageFixture {
+  /** An empty store. */
+  storage: Storage;
+  /** Called after the case, passed or failed (drop a schema, close a pool…). */
+  close?: () => Promise<void> | void;
+}
+
+/**
+ * The outcome of one case in {@linkcode storageConformance}.
+ *
+ * @example
+ * ```ts
+ * import type { CaseResult } from "@heph/pg/testing";
+ *
+ * const result: CaseResult = { name: "get() of an unknown id returns null", ok: true };
+ * ```
+ */
+export interface CaseResult {
+  /** The case's name. */
+  name: string;
+  /** Whether it held. */
+  ok: boolean;
+  /** Why it did not hold. */
+  error?: unknown;
+}
+
+/**
+ * What {@linkcode storageConformance} found.
+ *
+ * @example
+ * ```ts
+ * import type { ConformanceReport } from "@heph/pg/testing";
+ *
+ * const report: ConformanceReport = { name: "memory", passed: 0, failed: 0, results: [] };
+ * ```
+ */
+export interface ConformanceReport {
+  /** The name given to the run. */
+  name: string;
+  /** How many cases held. */
+  passed: number;
+  /** How many did not. */
+  failed: number;
+  /** Each case, in order. */
+  results: CaseResult[];
+}
+
+/**
+ * Runs every contract case, each on a fresh store from `makeStorage`, under any runtime and
+ * any test runner (Deno, Node, Bun, a Cloudflare Worker). It never throws for a failed case:
+ * read the report, or pass `onResult` to print as it goes.
+ *
+ * @param name A name for the run (the driver or store under test).
+ * @param makeStorage Makes an empty store for one case.
+ * @param options `onResult` is called after each case.
+ * @returns How many cases passed and failed, and each outcome.
+ *
+ * @example Check your own Storage implementation
+ * ```ts
+ * import { MemoryStorage } from "@heph/pg";
+ * import { storageConformance } from "@heph/pg/testing";
+ *
+ * const report = await storageConformance("memory", () => ({ storage: new MemoryStorage() }));
+ * console.log(`${report.passed} passed, ${report.failed} failed`);
+ * ```
+ */
+export async function storageConformance(
+  name: string,
+  makeStorage: () => Promise<StorageFixture> | StorageFixture,
+  options: { onResult?: (result: CaseResult) => void } = {},
+): Promise<ConformanceReport> {
+  const results: CaseResult[] = [];
+  for (const check of STORAGE_CASES) {
+    let result: CaseResult;
+    let fixture: StorageFixture | undefined;
+    try {
+      fixture = await makeStorage();
+      await check.run(fixture.storage);
+      result = { name: check.name, ok: true };
+    } catch (error) {
+      result = { name: check.name, ok: false, error };
+    } finally {
+      await fixture?.close?.();
+    }
+    results.push(result);
+    options.onResult?.(result);
+  }
+  const passed = results.filter((r) => r.ok).length;
+  return { name, passed, failed: results.length - passed, results };
+}

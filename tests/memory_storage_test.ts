@@ -1,8 +1,30 @@
-import { MemoryStorage } from "../mod.ts";
-import { STORAGE_CASES } from "../testing/storage_conformance.ts";
+import assert from "node:assert/strict";
+import { MemoryStorage, type Storage } from "../mod.ts";
+import { STORAGE_CASES, storageConformance } from "../testing/storage_conformance.ts";
 
 Deno.test("MemoryStorage honours the Storage contract", async (t) => {
   for (const check of STORAGE_CASES) {
     await t.step(check.name, () => check.run(new MemoryStorage()));
   }
+});
+
+Deno.test("storageConformance() reports every case and catches a broken store", async () => {
+  const good = await storageConformance("memory", () => ({ storage: new MemoryStorage() }));
+  assert.equal(good.failed, 0);
+  assert.equal(good.passed, STORAGE_CASES.length);
+  let closed = 0;
+  const forgetful = await storageConformance("forgetful", () => {
+    const inner = new MemoryStorage();
+    const storage: Storage = {
+      get: (id) => inner.get(id),
+      put: async (instance, options) => ({ ...(await inner.put(instance, options)), revision: 1 }),
+      delete: (id) => inner.delete(id),
+      query: (filter) => inner.query(filter),
+    };
+    return { storage, close: () => void closed++ };
+  });
+  assert.ok(forgetful.failed > 0, "a store that always answers revision 1 fails the contract");
+  assert.equal(forgetful.passed + forgetful.failed, STORAGE_CASES.length);
+  assert.equal(closed, STORAGE_CASES.length);
+  assert.ok(forgetful.results.some((r) => !r.ok && r.error instanceof Error));
 });

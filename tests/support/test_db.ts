@@ -101,7 +101,17 @@ async function findPgBinDir(): Promise<string> {
   throw new Error("no PostgreSQL found: set TEST_DATABASE_URL or install PostgreSQL (initdb)");
 }
 
-async function startTempCluster(): Promise<string> {
+/**
+ * Starts a throwaway cluster whose `postgres` user must log in with `password` (SCRAM), for
+ * tests of authentication failures. It is stopped and deleted when the process exits.
+ */
+export async function startPasswordCluster(password: string): Promise<string> {
+  const url = new URL(await startTempCluster(password));
+  url.password = password;
+  return url.href;
+}
+
+async function startTempCluster(password?: string): Promise<string> {
   const bin = await findPgBinDir();
   const tmp = await Deno.makeTempDir({ prefix: "heph-pg-" });
   const data = `${tmp}/data`;
@@ -121,7 +131,13 @@ async function startTempCluster(): Promise<string> {
     new Deno.Command(cmd, { args, cwd: tmp, stdout: "null", stderr: "null" }).outputSync();
     Deno.removeSync(tmp, { recursive: true });
   });
-  await run(...pgTool("initdb", ["-A", "trust", "-U", "postgres", "-D", data]), tmp);
+  const auth = ["-A", "trust"];
+  if (password !== undefined) {
+    await Deno.writeTextFile(`${tmp}/pwfile`, password);
+    if (asRoot) await run("chown", ["postgres", `${tmp}/pwfile`]);
+    auth.splice(0, 2, "-A", "scram-sha-256", `--pwfile=${tmp}/pwfile`);
+  }
+  await run(...pgTool("initdb", [...auth, "-U", "postgres", "-D", data]), tmp);
   // -l: the server must not inherit our stdout pipe, or waiting for pg_ctl would never end.
   const log = `${tmp}/server.log`;
   for (let attempt = 1;; attempt++) {
