@@ -64,9 +64,7 @@ export {
 } from "./src/serializer.ts";
 export {
   applyAnnotations,
-  encodeTyped,
   type JsonPath,
-  type JsonValue,
   type TypeAnnotation,
   TypedJsonWriter,
 } from "./src/typed_json.ts";

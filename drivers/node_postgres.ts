@@ -83,12 +83,9 @@ export function nodePostgresDriver(client: NodePostgresPool | NodePostgresClient
         const session = await client.connect();
         let broken: Error | undefined;
         try {
-          return await inTransaction(session, statements);
-        } catch (error) {
-          broken = error instanceof Error ? error : new Error(String(error));
-          throw error;
+          return await inTransaction(session, statements, (error) => (broken = error));
         } finally {
-          session.release(broken);
+          session.release(broken); // a connection that could not roll back is discarded
         }
       },
     };
@@ -122,6 +119,7 @@ async function run(
 async function inTransaction(
   client: NodePostgresClient,
   statements: readonly SqlStatement[],
+  onBroken: (error: Error) => void = () => {},
 ): Promise<SqlResult[]> {
   await client.query("BEGIN");
   try {
@@ -130,7 +128,9 @@ async function inTransaction(
     await client.query("COMMIT");
     return results;
   } catch (error) {
-    await client.query("ROLLBACK").catch(() => undefined);
+    await client.query("ROLLBACK").catch((rollbackError) =>
+      onBroken(rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError)))
+    );
     throw error;
   }
 }

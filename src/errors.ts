@@ -135,7 +135,7 @@ export class ConflictError extends HephError {
    */
   constructor(id: string, expected: number, actual: number | null, options: HephErrorOptions = {}) {
     const found = actual === null
-      ? "another revision"
+      ? "an existing instance"
       : actual === 0
       ? "no instance"
       : `revision ${actual}`;

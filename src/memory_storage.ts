@@ -119,8 +119,15 @@ function decode(entry: Entry): StoredInstance {
   });
 }
 
+/** Orders ids by code point, as PostgreSQL's `COLLATE "C"` does (UTF-8 byte order). */
 function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+  const x = [...a];
+  const y = [...b];
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const d = x[i].codePointAt(0)! - y[i].codePointAt(0)!;
+    if (d !== 0) return d;
+  }
+  return x.length - y.length;
 }
 
 function attempt<T>(work: () => T): Promise<T> {

@@ -297,7 +297,9 @@ function migrationTransaction(
 ): SqlStatement[] {
   const table = `${quoted}.heph_migrations`;
   const latest = migrations.at(-1)?.version ?? 0;
-  const known = migrations.map((m, i) => `(${m.version}, '${checksums[i]}')`).join(", ");
+  const known = migrations.length === 0
+    ? "SELECT NULL::integer, NULL::text WHERE false"
+    : `VALUES ${migrations.map((m, i) => `(${m.version}, '${checksums[i]}')`).join(", ")}`;
   const mark = (entry: string) =>
     `PERFORM set_config('${DONE_SETTING}', coalesce(current_setting('${DONE_SETTING}', true), '') || ' ${entry}', true);`;
   const guarded = (m: Migration, up: boolean, record: string) =>
@@ -322,6 +324,9 @@ END ${TAG}`;
   const downs = steps.filter((_, i) => migrations[i].version > target).reverse();
   const ups = steps.filter((_, i) => migrations[i].version <= target);
   return [
+    // READ COMMITTED whatever the server's default: each guard must see what a migrator that
+    // held the lock before us committed.
+    { text: "SET TRANSACTION ISOLATION LEVEL READ COMMITTED" },
     {
       text: `SELECT pg_advisory_xact_lock(hashtext('@heph/pg migrate'), hashtext($1))`,
       params: [schema],
@@ -338,7 +343,7 @@ END ${TAG}`;
     {
       text: `DO ${TAG} DECLARE bad record; BEGIN
   SELECT a.version, a.name INTO bad FROM ${table} a
-    LEFT JOIN (VALUES ${known}) AS k(version, checksum) ON k.version = a.version
+    LEFT JOIN (${known}) AS k(version, checksum) ON k.version = a.version
    WHERE k.checksum IS DISTINCT FROM a.checksum ORDER BY a.version LIMIT 1;
   IF bad.version > ${latest} THEN
     RAISE EXCEPTION 'Schema % is at version %, newer than this release knows (${latest})', '${schema}', bad.version

@@ -30,11 +30,16 @@ export interface PgStorageOptions {
   schema?: string;
 }
 
-/** Columns in the text forms every driver returns alike. */
-const COLUMNS = `id, workflow, workflow_version::text AS workflow_version, status,
-  state::text AS state, revision::text AS revision,
-  (extract(epoch FROM inserted_at) * 1000)::bigint::text AS inserted_at,
-  (extract(epoch FROM updated_at) * 1000)::bigint::text AS updated_at`;
+/**
+ * The columns, in forms every driver returns alike: numbers and timestamps as text (epoch
+ * milliseconds), converted in the core. `state` stays jsonb: every driver parses it with
+ * `JSON.parse` while rows are still arriving, which for many rows beats casting to text
+ * (measured in bench/); the decoder accepts either form.
+ */
+const COLUMNS = `w.id, w.workflow, w.workflow_version::text AS workflow_version, w.status, w.state,
+  w.revision::text AS revision,
+  (extract(epoch FROM w.inserted_at) * 1000)::text AS inserted_at,
+  (extract(epoch FROM w.updated_at) * 1000)::text AS updated_at`;
 
 /** The statement's time, at the millisecond precision a Date holds. */
 const NOW = `date_trunc('milliseconds', now())`;
@@ -122,11 +127,9 @@ export class PgStorage implements Storage {
         expected,
       ]);
     if (result.revision === null) {
-      throw new ConflictError(
-        row.id,
-        expected,
-        result.current === null ? 0 : Number(result.current),
-      );
+      // With expectedRevision 0 the row exists; a concurrent insert may be too new to read.
+      const actual = result.current !== null ? Number(result.current) : expected === 0 ? null : 0;
+      throw new ConflictError(row.id, expected, actual);
     }
     return { revision: Number(result.revision) };
   }
@@ -152,7 +155,7 @@ export class PgStorage implements Storage {
   async query(filter: InstanceFilter): Promise<StoredInstance[]> {
     const { where, params } = compileFilter(validateFilter(filter));
     const rows = await this.#query(
-      `${this.#sql.select} ${where} ORDER BY inserted_at, id COLLATE "C"`,
+      `${this.#sql.select} ${where} ORDER BY w.inserted_at, w.id COLLATE "C"`,
       params,
     );
     return rows.map((row) => decodeInstance(row as unknown as InstanceRow));
@@ -180,10 +183,12 @@ function statements(table: string) {
   const insertColumns = `INSERT INTO ${table} AS t
     (id, workflow, workflow_version, status, state, revision, inserted_at, updated_at)
     VALUES ($1, $2, $3::integer, $4, $5::text::jsonb, 1, ${NOW}, ${NOW})`;
-  const current = `(SELECT revision::text FROM ${table} WHERE id = $1) AS current`;
+  // On a conflict, the revision found: FOR SHARE waits for a concurrent writer and reads its
+  // committed row, so `actual` is the revision a retry should expect.
+  const current = `(SELECT revision::text FROM ${table} WHERE id = $1 FOR SHARE) AS current`;
   return {
-    get: `SELECT ${COLUMNS} FROM ${table} WHERE id = $1`,
-    select: `SELECT ${COLUMNS} FROM ${table}`,
+    get: `SELECT ${COLUMNS} FROM ${table} w WHERE w.id = $1`,
+    select: `SELECT ${COLUMNS} FROM ${table} w`,
     delete: `DELETE FROM ${table} WHERE id = $1`,
     upsert: `${insertColumns}
     ON CONFLICT (id) DO UPDATE SET workflow = EXCLUDED.workflow, status = EXCLUDED.status,
@@ -204,22 +209,22 @@ function compileFilter(filter: Readonly<InstanceFilter>): { where: string; param
   const params: unknown[] = [];
   const bind = (value: unknown) => `$${params.push(value)}`;
   const conditions: string[] = [];
-  if (filter.id !== undefined) conditions.push(`id = ${bind(filter.id)}`);
-  if (filter.status !== undefined) conditions.push(`status = ${bind(filter.status)}`);
+  if (filter.id !== undefined) conditions.push(`w.id = ${bind(filter.id)}`);
+  if (filter.status !== undefined) conditions.push(`w.status = ${bind(filter.status)}`);
   if (filter.statusIn !== undefined) {
     conditions.push(
       filter.statusIn.length === 0
         ? "false"
-        : `status IN (${filter.statusIn.map(bind).join(", ")})`,
+        : `w.status IN (${filter.statusIn.map(bind).join(", ")})`,
     );
   }
-  if (filter.workflow !== undefined) conditions.push(`workflow = ${bind(filter.workflow)}`);
+  if (filter.workflow !== undefined) conditions.push(`w.workflow = ${bind(filter.workflow)}`);
   if (filter.workflowVersion !== undefined) {
-    conditions.push(`workflow_version = ${bind(filter.workflowVersion)}::integer`);
+    conditions.push(`w.workflow_version = ${bind(filter.workflowVersion)}::integer`);
   }
   if (filter.workflowFamily !== undefined) {
     const pattern = filter.workflowFamily.replace(/[\\%_]/g, "\\$&") + "%";
-    conditions.push(`workflow LIKE ${bind(pattern)} ESCAPE E'\\\\'`);
+    conditions.push(`w.workflow LIKE ${bind(pattern)} ESCAPE E'\\\\'`);
   }
   return { where: conditions.length === 0 ? "" : `WHERE ${conditions.join(" AND ")}`, params };
 }

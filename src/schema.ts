@@ -11,7 +11,7 @@ import { describe } from "./serializer.ts";
 export const DEFAULT_SCHEMA = "public";
 
 /**
- * Checks a schema name (a lowercase SQL identifier of at most 63 characters) and returns it
+ * Checks a schema name (lowercase letters, digits and `_`, not starting with a digit, at most 63 characters) and returns it
  * double-quoted for use in SQL.
  *
  * @param schema The name.
@@ -19,7 +19,7 @@ export const DEFAULT_SCHEMA = "public";
  * @throws {ValidationError} When the name is not a lowercase identifier.
  */
 export function quoteSchema(schema: unknown): string {
-  if (typeof schema !== "string" || !/^[a-z_][a-z0-9_$]{0,62}$/.test(schema)) {
+  if (typeof schema !== "string" || !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
     throw new ValidationError(
       `Invalid schema: ${describe(schema)} is not a lowercase identifier of at most 63 characters`,
     );

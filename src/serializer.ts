@@ -19,18 +19,17 @@ import {
 } from "./instance.ts";
 import {
   applyAnnotations,
-  encodeTyped,
   formatPath,
   isPlainObject,
   isStorableText,
   type JsonPath,
-  type JsonValue,
   TypedJsonWriter,
 } from "./typed_json.ts";
 
 /** The key of `state` that holds the type annotations. */
 const TYPES_KEY = "$types";
-const MAX_ID_LENGTH = 255;
+/** The longest id or workflow name, in characters (the id column is varchar(255)). */
+const MAX_NAME_LENGTH = 255;
 const MAX_INT4 = 2147483647;
 
 /**
@@ -104,10 +103,11 @@ export function validateId(id: unknown): string {
   if (!isStorableText(id)) {
     throw new ValidationError(`Invalid id: ${JSON.stringify(id)} contains NUL or a lone surrogate`);
   }
-  let length = 0;
-  for (const _ of id) length++;
-  if (length > MAX_ID_LENGTH) {
-    throw new ValidationError(`Invalid id: ${length} characters, at most ${MAX_ID_LENGTH} allowed`);
+  const length = codePoints(id);
+  if (length > MAX_NAME_LENGTH) {
+    throw new ValidationError(
+      `Invalid id: ${length} characters, at most ${MAX_NAME_LENGTH} allowed`,
+    );
   }
   return id;
 }
@@ -129,7 +129,8 @@ export function validateStatus(status: unknown): InstanceStatus {
 }
 
 /**
- * Checks a workflow name: a non-empty string of storable text.
+ * Checks a workflow name: 1 to 255 characters of storable text (longer names would not fit
+ * the B-tree index on the workflow column).
  *
  * @param workflow The candidate.
  * @param what How to name it in the message.
@@ -142,7 +143,19 @@ export function validateWorkflowName(workflow: unknown, what = "workflow"): stri
       `Invalid ${what}: expected a non-empty string, got ${describe(workflow)}`,
     );
   }
+  const length = codePoints(workflow);
+  if (length > MAX_NAME_LENGTH) {
+    throw new ValidationError(
+      `Invalid ${what}: ${length} characters, at most ${MAX_NAME_LENGTH} allowed`,
+    );
+  }
   return workflow;
+}
+
+function codePoints(text: string): number {
+  let length = 0;
+  for (const _ of text) length++;
+  return length;
 }
 
 /**
@@ -194,8 +207,8 @@ export function encodeInstance(instance: WorkflowInstance): EncodedInstance {
   if (currentStep !== null && typeof currentStep !== "string") {
     throw shapeError("currentStep", "a string or null", currentStep);
   }
-  const state: Record<string, JsonValue> = {
-    current_step: encodeTyped(currentStep, ["current_step"], writer),
+  const state: Record<string, unknown> = {
+    current_step: writer.encode(currentStep, ["current_step"]),
     context: {
       initial: encodeRecord(context.initial, ["context", "initial"], writer),
       steps: encodeRecord(context.steps, ["context", "steps"], writer),
@@ -207,16 +220,16 @@ export function encodeInstance(instance: WorkflowInstance): EncodedInstance {
     runtime_metadata: encodeRecord(instance.runtimeMetadata, ["runtime_metadata"], writer),
     telemetry_metadata: encodeRecord(instance.telemetryMetadata, ["telemetry_metadata"], writer),
   };
-  if (writer.annotations.length > 0) state[TYPES_KEY] = writer.annotations as JsonValue;
+  if (writer.annotations.length > 0) state[TYPES_KEY] = writer.annotations;
   return { id, workflow, workflowVersion, status, state: JSON.stringify(state) };
 }
 
-function encodeRecord(value: unknown, path: JsonPath, writer: TypedJsonWriter): JsonValue {
+function encodeRecord(value: unknown, path: JsonPath, writer: TypedJsonWriter): unknown {
   if (!isPlainObject(value)) throw shapeError(formatPath(path), "a plain object", value);
-  return encodeTyped(value, path, writer);
+  return writer.encode(value, path);
 }
 
-function encodeStepSet(value: unknown, key: string, writer: TypedJsonWriter): JsonValue {
+function encodeStepSet(value: unknown, key: string, writer: TypedJsonWriter): unknown[] {
   if (!(value instanceof Set) && !Array.isArray(value)) {
     throw shapeError(key, "a Set of step names", value);
   }
@@ -224,14 +237,12 @@ function encodeStepSet(value: unknown, key: string, writer: TypedJsonWriter): Js
   for (const step of steps) {
     if (typeof step !== "string") throw shapeError(`${key} member`, "a string", step);
   }
-  return [...new Set(steps as string[])].sort().map((step, i) =>
-    encodeTyped(step, [key, i], writer)
-  );
+  return [...new Set(steps as string[])].sort().map((step, i) => writer.encode(step, [key, i]));
 }
 
-function encodeHistory(value: unknown, writer: TypedJsonWriter): JsonValue {
+function encodeHistory(value: unknown, writer: TypedJsonWriter): unknown[] {
   if (!Array.isArray(value)) throw shapeError("executionHistory", "an array", value);
-  return value.map((entry: HistoryEntry, i): JsonValue => {
+  return value.map((entry: HistoryEntry, i): unknown => {
     const where = `executionHistory[${i}]`;
     if (!isPlainObject(entry)) throw shapeError(where, "an object", entry);
     if (typeof entry.stepRef !== "string") {
@@ -246,8 +257,8 @@ function encodeHistory(value: unknown, writer: TypedJsonWriter): JsonValue {
     const updates = entry.contextUpdates ?? null;
     const base: JsonPath = ["execution_history", i];
     return {
-      step_ref: encodeTyped(entry.stepRef, [...base, "step_ref"], writer),
-      event: encodeTyped(entry.event, [...base, "event"], writer),
+      step_ref: writer.encode(entry.stepRef, [...base, "step_ref"]),
+      event: writer.encode(entry.event, [...base, "event"]),
       timestamp: entry.timestamp.toISOString(),
       context_updates: updates === null
         ? null

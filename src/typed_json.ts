@@ -12,20 +12,6 @@
 import { CorruptRecordError, SerializationError } from "./errors.ts";
 
 /**
- * A JSON value, as stored.
- *
- * @example
- * ```ts
- * import type { JsonValue } from "@heph/pg";
- *
- * const value: JsonValue = { a: [1, "two", null, true] };
- * ```
- */
-export type JsonValue = null | boolean | number | string | JsonValue[] | {
-  [key: string]: JsonValue;
-};
-
-/**
  * Where a value sits: object keys and array indexes from the root of the stored document.
  *
  * @example
@@ -56,55 +42,194 @@ export type TypeAnnotation =
   | [path: JsonPath, tag: string]
   | [path: JsonPath, tag: "keys", renamed: [stored: string, original: string][]];
 
+/** How deep values may nest; deeper ones are refused rather than overflowing the stack. */
+const MAX_DEPTH = 1000;
+
 /**
- * Accumulates annotations while values are encoded.
+ * Encodes values into natural JSON and collects the type annotations JSON alone would lose.
+ * One walk, no copy of what needs no change: `encode` returns the value itself (or a new value
+ * only where something differs) ready for `JSON.stringify`, which turns `Date` into its ISO
+ * string, `-0` into `0` and `NaN`/`±Infinity`/array holes into `null` exactly as the annotations
+ * say. Refuses functions, symbols, instances of classes other than Date, Map, Set and
+ * Uint8Array (subclasses such as Buffer included: they would come back as their base class),
+ * cycles, and nesting deeper than 1000 levels, with a {@linkcode SerializationError} naming
+ * the path.
  *
  * @example
  * ```ts
- * import { encodeTyped, TypedJsonWriter } from "@heph/pg";
+ * import { TypedJsonWriter } from "@heph/pg";
  *
  * const writer = new TypedJsonWriter();
- * const json = encodeTyped({ at: new Date(0) }, ["data"], writer);
- * writer.annotations; // [[["data", "at"], "Date"]]
+ * const json = JSON.stringify(writer.encode({ at: new Date(0), ids: new Set([1]) }, ["data"]));
+ * json; // '{"at":"1970-01-01T00:00:00.000Z","ids":[1]}'
+ * writer.annotations; // [[["data", "at"], "Date"], [["data", "ids"], "Set"]]
  * ```
  */
 export class TypedJsonWriter {
   /** The annotations, children before their containers. */
   readonly annotations: TypeAnnotation[] = [];
-  #ancestors = new Set<object>();
+  #path: JsonPath = [];
+  #ancestors: object[] = [];
 
   /**
-   * Records that the value at `path` had type `tag`.
+   * Encodes one value sitting at `path` of the stored document.
    *
-   * @param path Where the value sits.
-   * @param tag Its type.
+   * @param value Any value.
+   * @param path Where it sits, for annotations and errors.
+   * @returns A value for `JSON.stringify`; it may share parts with `value`.
+   * @throws {SerializationError} When the value cannot be stored faithfully.
    */
-  annotate(path: JsonPath, tag: string): void {
-    this.annotations.push([path.slice(), tag]);
+  encode(value: unknown, path: JsonPath): unknown {
+    this.#path = path.slice();
+    return this.#walk(value);
   }
 
-  /**
-   * Runs `encode` with `value` marked as being encoded, refusing cycles.
-   *
-   * @param value The container about to be walked.
-   * @param path Where it sits (for the error).
-   * @param encode Walks its children.
-   * @returns What `encode` returned.
-   */
-  enter<T>(value: object, path: JsonPath, encode: () => T): T {
-    if (this.#ancestors.has(value)) {
-      throw new SerializationError(
-        `Cannot store a cycle: ${formatPath(path)} refers to one of its ancestors`,
-        formatPath(path),
-      );
+  #annotate(tag: string): void {
+    this.annotations.push([this.#path.slice(), tag]);
+  }
+
+  #refuse(what: string): never {
+    const where = formatPath(this.#path);
+    throw new SerializationError(`Cannot store ${what}: ${where}`, where);
+  }
+
+  #child(key: string | number, value: unknown): unknown {
+    this.#path.push(key);
+    const encoded = this.#walk(value);
+    this.#path.pop();
+    return encoded;
+  }
+
+  #walk(value: unknown): unknown {
+    switch (typeof value) {
+      case "string":
+        if (isStorableText(value)) return value;
+        this.#annotate("string");
+        return escapeText(value);
+      case "number":
+        if (Object.is(value, -0)) this.#annotate("-0");
+        else if (!Number.isFinite(value)) this.#annotate(String(value));
+        return value;
+      case "boolean":
+        return value;
+      case "bigint":
+        this.#annotate("bigint");
+        return value.toString();
+      case "undefined":
+        this.#annotate("undefined");
+        return null;
+      case "object":
+        return value === null ? null : this.#walkObject(value);
+      default:
+        return this.#refuse(`a ${typeof value}`);
     }
-    this.#ancestors.add(value);
+  }
+
+  #walkObject(value: object): unknown {
+    if (this.#ancestors.includes(value)) return this.#refuse("a cycle (it refers to an ancestor)");
+    if (this.#ancestors.length >= MAX_DEPTH) {
+      return this.#refuse(`a value nested more than ${MAX_DEPTH} levels deep`);
+    }
+    this.#ancestors.push(value);
     try {
-      return encode();
+      if (Array.isArray(value)) return this.#walkArray(value);
+      const proto = Object.getPrototypeOf(value);
+      if (proto === Object.prototype || proto === null) {
+        return this.#walkPlain(value as Record<string, unknown>);
+      }
+      if (proto === Date.prototype) {
+        this.#annotate("Date");
+        return value; // Date's toJSON gives the ISO string, or null for an invalid date
+      }
+      if (proto === Map.prototype) {
+        const pairs: unknown[] = [];
+        for (const [k, v] of value as Map<unknown, unknown>) {
+          this.#path.push(pairs.length);
+          pairs.push([this.#child(0, k), this.#child(1, v)]);
+          this.#path.pop();
+        }
+        this.#annotate("Map");
+        return pairs;
+      }
+      if (proto === Set.prototype) {
+        const items: unknown[] = [];
+        for (const v of value as Set<unknown>) items.push(this.#child(items.length, v));
+        this.#annotate("Set");
+        return items;
+      }
+      if (proto === Uint8Array.prototype) {
+        this.#annotate("Uint8Array");
+        return toBase64(value as Uint8Array);
+      }
+      const name = typeof value.constructor === "function" && value.constructor.name;
+      return this.#refuse(
+        name ? `an instance of ${name}` : "an object with a custom prototype",
+      );
     } finally {
-      this.#ancestors.delete(value);
+      this.#ancestors.pop();
     }
   }
+
+  #walkArray(array: unknown[]): unknown[] {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < array.length; i++) {
+      const item = array[i];
+      const encoded = this.#child(i, item);
+      if (out) out[i] = encoded;
+      else if (encoded !== item) {
+        out = array.slice(0, i);
+        out[i] = encoded;
+      }
+    }
+    return out ?? array;
+  }
+
+  #walkPlain(object: Record<string, unknown>): Record<string, unknown> {
+    for (const symbol of Object.getOwnPropertySymbols(object)) {
+      if (Object.prototype.propertyIsEnumerable.call(object, symbol)) {
+        this.#refuse(`a symbol key (${String(symbol)})`);
+      }
+    }
+    const keys = Object.keys(object);
+    let out: Record<string, unknown> | undefined;
+    let unstorable: string[] | undefined;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i];
+      if (!isStorableText(key)) {
+        (unstorable ??= []).push(key);
+        out ??= copyKeys(object, keys, i);
+        continue;
+      }
+      const item = object[key];
+      const encoded = this.#child(key, item);
+      if (out) define(out, key, encoded);
+      else if (encoded !== item) {
+        out = copyKeys(object, keys, i);
+        define(out, key, encoded);
+      }
+    }
+    if (!unstorable) return out ?? object;
+    const renamed: [string, string][] = [];
+    for (const key of unstorable) {
+      let stored = escapeText(key);
+      while (Object.hasOwn(out!, stored)) stored += "~";
+      define(out!, stored, this.#child(stored, object[key]));
+      renamed.push([stored, escapeText(key)]);
+    }
+    this.annotations.push([this.#path.slice(), "keys", renamed]);
+    return out!;
+  }
+}
+
+/** A new object holding the first `count` keys of `object`, unchanged. */
+function copyKeys(
+  object: Record<string, unknown>,
+  keys: string[],
+  count: number,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < count; i++) define(out, keys[i], object[keys[i]]);
+  return out;
 }
 
 /**
@@ -144,134 +269,15 @@ function unescapeText(stored: unknown): string {
   return text;
 }
 
-/**
- * Encodes a value into natural JSON, recording in `writer` what JSON alone would lose.
- * Refuses functions, symbols, class instances other than Date, Map, Set and Uint8Array, and
- * cycles, with a {@linkcode SerializationError} naming the path.
- *
- * @param value Any value.
- * @param path Where it sits in the stored document.
- * @param writer Collects annotations.
- * @returns The JSON form.
- *
- * @example
- * ```ts
- * import { encodeTyped, TypedJsonWriter } from "@heph/pg";
- *
- * const writer = new TypedJsonWriter();
- * encodeTyped({ ids: new Set([1, 2]) }, [], writer); // { ids: [1, 2] }
- * writer.annotations; // [[["ids"], "Set"]]
- * ```
- */
-export function encodeTyped(value: unknown, path: JsonPath, writer: TypedJsonWriter): JsonValue {
-  switch (typeof value) {
-    case "string":
-      if (isStorableText(value)) return value;
-      writer.annotate(path, "string");
-      return escapeText(value);
-    case "number":
-      if (Number.isFinite(value)) {
-        if (Object.is(value, -0)) writer.annotate(path, "-0");
-        return value === 0 ? 0 : value;
-      }
-      writer.annotate(path, String(value));
-      return null;
-    case "boolean":
-      return value;
-    case "bigint":
-      writer.annotate(path, "bigint");
-      return value.toString();
-    case "undefined":
-      writer.annotate(path, "undefined");
-      return null;
-    case "object":
-      if (value === null) return null;
-      return writer.enter(value, path, () => encodeObject(value, path, writer));
-    default:
-      throw new SerializationError(
-        `Cannot store a ${typeof value}: ${formatPath(path)}`,
-        formatPath(path),
-      );
-  }
-}
-
-function encodeObject(value: object, path: JsonPath, writer: TypedJsonWriter): JsonValue {
-  if (Array.isArray(value)) {
-    const out: JsonValue[] = new Array(value.length);
-    for (let i = 0; i < value.length; i++) out[i] = encodeTyped(value[i], [...path, i], writer);
-    return out;
-  }
-  const proto = Object.getPrototypeOf(value);
-  if (proto === Object.prototype || proto === null) return encodePlain(value, path, writer);
-  if (value instanceof Date) {
-    writer.annotate(path, "Date");
-    return Number.isNaN(value.getTime()) ? null : value.toISOString();
-  }
-  if (value instanceof Map) {
-    const out: JsonValue[] = [];
-    let i = 0;
-    for (const [k, v] of value) {
-      out.push([encodeTyped(k, [...path, i, 0], writer), encodeTyped(v, [...path, i, 1], writer)]);
-      i++;
-    }
-    writer.annotate(path, "Map");
-    return out;
-  }
-  if (value instanceof Set) {
-    const out: JsonValue[] = [];
-    for (const v of value) out.push(encodeTyped(v, [...path, out.length], writer));
-    writer.annotate(path, "Set");
-    return out;
-  }
-  if (value instanceof Uint8Array) {
-    writer.annotate(path, "Uint8Array");
-    return toBase64(value);
-  }
-  const kind = typeof value.constructor === "function" && value.constructor.name
-    ? value.constructor.name
-    : "object with a custom prototype";
-  throw new SerializationError(
-    `Cannot store an instance of ${kind}: ${formatPath(path)}`,
-    formatPath(path),
-  );
-}
-
-function encodePlain(value: object, path: JsonPath, writer: TypedJsonWriter): JsonValue {
-  const record = value as Record<string, unknown>;
-  const out: Record<string, JsonValue> = {};
-  const renamed: [string, string][] = [];
-  const symbols = Object.getOwnPropertySymbols(value).filter((s) =>
-    Object.prototype.propertyIsEnumerable.call(value, s)
-  );
-  if (symbols.length > 0) {
-    throw new SerializationError(
-      `Cannot store a symbol key: ${formatPath(path)} has ${String(symbols[0])}`,
-      formatPath(path),
-    );
-  }
-  const keys = Object.keys(value);
-  for (const key of keys) {
-    if (!isStorableText(key)) continue;
-    define(out, key, encodeTyped(record[key], [...path, key], writer));
-  }
-  for (const key of keys) {
-    if (isStorableText(key)) continue;
-    let stored = escapeText(key);
-    while (Object.hasOwn(out, stored)) stored += "~";
-    define(out, stored, encodeTyped(record[key], [...path, stored], writer));
-    renamed.push([stored, escapeText(key)]);
-  }
-  if (renamed.length > 0) writer.annotations.push([path.slice(), "keys", renamed]);
-  return out;
-}
-
+/** Sets an own data property; `__proto__` included, without ever touching a prototype. */
 function define(target: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(target, key, {
-    value,
-    enumerable: true,
-    writable: true,
-    configurable: true,
-  });
+  if (key !== "__proto__") target[key] = value;
+  else {Object.defineProperty(target, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });}
 }
 
 /**
@@ -308,24 +314,26 @@ export function applyAnnotations(
       throw new CorruptRecordError(id, `malformed type annotation ${safeJson(annotation)}`);
     }
     const path = annotation[0] as unknown[];
-    const where = formatPath(
-      path.filter((p) => typeof p === "string" || typeof p === "number") as JsonPath,
-    );
     let parent: unknown = root;
-    for (let i = 0; i < path.length - 1; i++) parent = child(parent, path[i], id, where);
+    for (let i = 0; i < path.length - 1; i++) parent = child(parent, path[i], id, path);
     const last = path[path.length - 1];
-    const stored = child(parent, last, id, where);
+    const stored = child(parent, last, id, path);
     let revived: unknown;
     try {
       revived = revive(annotation[1], stored, annotation[2]);
     } catch (error) {
-      throw new CorruptRecordError(id, `bad ${annotation[1]} value at ${where}`, { cause: error });
+      const detail = `bad ${annotation[1]} value at ${describePath(path)}`;
+      throw new CorruptRecordError(id, detail, { cause: error });
     }
     (parent as Record<string | number, unknown>)[last as string | number] = revived;
   }
 }
 
-function child(container: unknown, key: unknown, id: string, where: string): unknown {
+function describePath(path: unknown[]): string {
+  return formatPath(path.filter((p) => typeof p === "string" || typeof p === "number") as JsonPath);
+}
+
+function child(container: unknown, key: unknown, id: string, path: unknown[]): unknown {
   if (Array.isArray(container)) {
     if (typeof key === "number" && Number.isInteger(key) && key >= 0 && key < container.length) {
       return container[key];
@@ -333,7 +341,7 @@ function child(container: unknown, key: unknown, id: string, where: string): unk
   } else if (isPlainObject(container) && typeof key === "string" && Object.hasOwn(container, key)) {
     return container[key];
   }
-  throw new CorruptRecordError(id, `type annotation points nowhere: ${where}`);
+  throw new CorruptRecordError(id, `type annotation points nowhere: ${describePath(path)}`);
 }
 
 /**

@@ -353,6 +353,8 @@ export const STORAGE_CASES: readonly StorageCase[] = Object.freeze([
         { workflowVersion: 1.5 },
         { workflowVersion: "1" },
         { workflowFamily: "" },
+        { workflow: "w".repeat(256) },
+        { workflowFamily: "w".repeat(3000) },
         { id: "" },
         { id: 7 },
         { id: "x".repeat(256) },
@@ -376,6 +378,8 @@ export const STORAGE_CASES: readonly StorageCase[] = Object.freeze([
         ["id of 256 characters", (i) => (i.id = "x".repeat(256))],
         ["non-string id", (i) => (i.id = 1 as never)],
         ["empty workflow", (i) => (i.workflow = "")],
+        ["workflow of 256 characters", (i) => (i.workflow = "w".repeat(256))],
+        ["workflow with NUL", (i) => (i.workflow = "a\u0000")],
         ["workflowVersion 0", (i) => (i.workflowVersion = 0)],
         ["workflowVersion -1", (i) => (i.workflowVersion = -1)],
         ["workflowVersion 1.5", (i) => (i.workflowVersion = 1.5)],
@@ -434,6 +438,14 @@ export const STORAGE_CASES: readonly StorageCase[] = Object.freeze([
         ["runtime_metadata.loop.self", (i) => (i.runtimeMetadata.loop = cycle)],
         ["context.initial.re", (i) => (i.context.initial.re = /x/)],
         ["telemetry_metadata.err", (i) => (i.telemetryMetadata.err = new Error("x"))],
+        [
+          "context.initial.bytes",
+          (i) => (i.context.initial.bytes = new (class Bytes extends Uint8Array {})(2)),
+        ],
+        [
+          "context.initial.when",
+          (i) => (i.context.initial.when = new (class Day extends Date {})(0)),
+        ],
       ];
       for (const [path, spoil] of cases) {
         const instance = newInstance({ id: "ser::1", workflow: "W" });
@@ -443,6 +455,11 @@ export const STORAGE_CASES: readonly StorageCase[] = Object.freeze([
           assert.ok(e.message.includes(path), e.message);
         });
       }
+      const deep = newInstance({ id: "ser::1", workflow: "W", initial: { deep: nested(5000) } });
+      await rejectsWith(storage.put(deep), SerializationError, (e) => {
+        assert.ok(e.path.startsWith("context.initial.deep[0][0]"), e.path.slice(0, 80));
+        assert.match(e.message, /nested more than 1000 levels/);
+      });
       assert.equal(await storage.get("ser::1"), null);
       const stored = newInstance({ id: "ser::2", workflow: "W", initial: { ok: 1 } });
       await storage.put(stored);
@@ -574,11 +591,36 @@ export const STORAGE_CASES: readonly StorageCase[] = Object.freeze([
       const won = outcomes.filter((o) => o.status === "fulfilled");
       const lost = outcomes.filter((o) => o.status === "rejected");
       assert.equal(won.length, 1);
-      assert.ok(lost.every((o) => (o as PromiseRejectedResult).reason instanceof ConflictError));
+      for (const outcome of lost) {
+        const reason = (outcome as PromiseRejectedResult).reason;
+        assert.ok(reason instanceof ConflictError);
+        assert.equal(reason.actual, 2, "a loser learns the revision to retry from");
+      }
       const stored = (await storage.get("race::1"))!;
       assert.equal(stored.revision, 2);
       const winner = outcomes.findIndex((o) => o.status === "fulfilled");
       assert.equal(stored.context.initial.winner, winner);
+    },
+  },
+  {
+    name: "20 racers inserting one id with expectedRevision 0: exactly one wins",
+    async run(storage) {
+      const outcomes = await Promise.allSettled(
+        Array.from(
+          { length: 20 },
+          (_, i) =>
+            storage.put(newInstance({ id: "race::new", workflow: "W", initial: { i } }), {
+              expectedRevision: 0,
+            }),
+        ),
+      );
+      assert.equal(outcomes.filter((o) => o.status === "fulfilled").length, 1);
+      for (const outcome of outcomes.filter((o) => o.status === "rejected")) {
+        const reason = (outcome as PromiseRejectedResult).reason;
+        assert.ok(reason instanceof ConflictError);
+        assert.ok(reason.actual === 1 || reason.actual === null, `actual ${reason.actual}`);
+      }
+      assert.equal((await storage.get("race::new"))!.revision, 1);
     },
   },
   {
@@ -656,6 +698,12 @@ export const STORAGE_CASES: readonly StorageCase[] = Object.freeze([
     },
   },
 ]);
+
+function nested(depth: number): unknown[] {
+  let value: unknown[] = [];
+  for (let i = 0; i < depth; i++) value = [value];
+  return value;
+}
 
 function range(from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, i) => from + i);

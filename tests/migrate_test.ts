@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import pg from "pg";
 import {
   migrate,
   type Migration,
@@ -80,6 +81,51 @@ Deno.test("migrate()", async (t) => {
         assert.equal(rows[0].n, MIGRATIONS.length);
       } finally {
         await raw(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      }
+    });
+
+    await t.step("racing migrators succeed whatever the server's default isolation", async () => {
+      for (const level of ["repeatable read", "serializable"]) {
+        const schema = `${db.schema}_iso`;
+        const pools = Array.from({ length: 8 }, () =>
+          new pg.Pool({
+            connectionString: db.url,
+            max: 1,
+            options: `-c default_transaction_isolation=${level.replace(" ", "\\ ")}`,
+          }));
+        try {
+          const [{ rows }] = await Promise.all([
+            pools[0].query("SHOW default_transaction_isolation"),
+          ]);
+          assert.equal(rows[0].default_transaction_isolation, level);
+          const results = await Promise.all(
+            pools.map((pool) => migrate(nodePostgresDriver(pool), { schema })),
+          );
+          assert.deepEqual(results.flatMap((r) => r.steps).map((s) => s.version), [1], level);
+        } finally {
+          await Promise.all(pools.map((pool) => pool.end()));
+          await raw(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+        }
+      }
+    });
+
+    await t.step("an empty migration list applies nothing", async () => {
+      const result = await migrate(driver, { schema: `${db.schema}_empty`, migrations: [] });
+      assert.deepEqual(result, { schema: `${db.schema}_empty`, version: 0, steps: [], sql: [] });
+      await raw(`DROP SCHEMA "${db.schema}_empty" CASCADE`);
+    });
+
+    await t.step("a failed migration keeps the pooled connection it used", async () => {
+      const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+      try {
+        const single = nodePostgresDriver(pool);
+        const pid = async () => (await pool.query("SELECT pg_backend_pid() AS pid")).rows[0].pid;
+        const before = await pid();
+        await assert.rejects(single.transaction([{ text: "SELECT 1/0" }]));
+        assert.equal(await pid(), before, "the same backend serves the next query");
+        assert.equal(pool.totalCount, 1);
+      } finally {
+        await pool.end();
       }
     });
 

@@ -88,7 +88,16 @@ Deno.test("PgStorage", async (t) => {
 
     await t.step("the schema name is validated at construction", () => {
       for (
-        const schema of ["Public", "a-b", "1abc", "", "x".repeat(64), 'x"; DROP TABLE y; --', 7]
+        const schema of [
+          "Public",
+          "a-b",
+          "1abc",
+          "",
+          "x".repeat(64),
+          'x"; DROP TABLE y; --',
+          7,
+          "a$lz4$",
+        ]
       ) {
         assert.throws(() => new PgStorage({ driver, schema: schema as string }), ValidationError);
       }
@@ -264,6 +273,15 @@ Deno.test("PgStorage", async (t) => {
         await raw(`DELETE FROM ${table} WHERE id = $1`, [id]);
       }
       assert.equal(({} as Record<string, unknown>).polluted, undefined);
+
+      await insert("bad::time", "{}");
+      await raw(`UPDATE ${table} SET updated_at = 'infinity' WHERE id = 'bad::time'`);
+      await assert.rejects(storage.get("bad::time"), (error: unknown) => {
+        assert.ok(error instanceof CorruptRecordError, String(error));
+        assert.equal(error.id, "bad::time");
+        return true;
+      });
+      await raw(`DELETE FROM ${table} WHERE id = 'bad::time'`);
 
       await raw(`ALTER TABLE ${table} DROP CONSTRAINT workflow_instances_status_check`);
       await insert("bad::status", "{}", "paused");
