@@ -1,0 +1,122 @@
+/**
+ * Test infrastructure: a WebSocket-to-TCP proxy, so the WebSocket mode of
+ * `@neondatabase/serverless` (its `Pool` and `Client`) reaches a plain local PostgreSQL the way it
+ * reaches Neon through Neon's proxy. Each WebSocket at `/v1?address=host:port` is paired with one
+ * TCP connection to that address, and raw PostgreSQL protocol bytes are piped both ways, in
+ * binary frames towards the client. No TLS, no authentication of its own: tests only.
+ *
+ * @module
+ */
+import { neonConfig } from "@neondatabase/serverless";
+
+const GRACE_MS = 2000;
+
+/** A running proxy. */
+export interface WsProxy {
+  /** The port it listens on (127.0.0.1). */
+  port: number;
+  /**
+   * Stops the server once the piped connections have ended (clients closing their sockets after
+   * `pool.end()`), cutting any still open after a grace period.
+   */
+  close(): Promise<void>;
+  /** Cuts every piped connection now, as a network failure would. */
+  cut(): void;
+}
+
+/** Starts a proxy on a free port of 127.0.0.1. */
+export function startWsProxy(): Promise<WsProxy> {
+  const live = new Set<() => void>();
+  const { promise, resolve } = Promise.withResolvers<WsProxy>();
+  const cut = () => {
+    for (const end of [...live]) end();
+  };
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    onListen: ({ port }) => resolve({ port, close, cut }),
+  }, (request) => {
+    const url = new URL(request.url);
+    if (url.pathname !== "/v1") return new Response("Not found", { status: 404 });
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return new Response("Expected a WebSocket upgrade", { status: 426 });
+    }
+    const target = /^(.+):(\d{1,5})$/.exec(url.searchParams.get("address") ?? "");
+    if (!target) return new Response("Expected ?address=host:port", { status: 400 });
+    const { socket, response } = Deno.upgradeWebSocket(request);
+    pipe(socket, target[1], Number(target[2]), live);
+    return response;
+  });
+  let closing: Promise<void> | undefined;
+  function close(): Promise<void> {
+    closing ??= (async () => {
+      // pool.end() resolves before its sockets finish closing: let them, rather than cut them
+      // while the client still writes (Deno then reports "Failed to send frame" on the pool).
+      for (let waited = 0; live.size > 0 && waited < GRACE_MS; waited += 10) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      cut();
+      await server.shutdown();
+    })();
+    return closing;
+  }
+  return promise;
+}
+
+/** Pairs one WebSocket with one TCP connection until either side ends. */
+function pipe(ws: WebSocket, hostname: string, port: number, live: Set<() => void>): void {
+  ws.binaryType = "arraybuffer";
+  let conn: Deno.TcpConn | undefined;
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    live.delete(end);
+    try {
+      conn?.close();
+    } catch { /* already closed */ }
+    if (ws.readyState === WebSocket.OPEN) ws.close();
+  };
+  live.add(end);
+  let writes: Promise<unknown> = Promise.resolve();
+  const connecting = new Promise<Deno.TcpConn>((resolve, reject) => {
+    ws.onopen = () => Deno.connect({ hostname, port }).then(resolve, reject);
+  });
+  connecting.then(async (c) => {
+    conn = c;
+    if (ended) return c.close();
+    const buffer = new Uint8Array(64 * 1024);
+    try {
+      for (;;) {
+        const n = await c.read(buffer);
+        if (n === null || ended) break;
+        ws.send(buffer.slice(0, n));
+      }
+    } catch { /* closed under us */ }
+    end();
+  }, end);
+  ws.onmessage = (event: MessageEvent) => {
+    const bytes = typeof event.data === "string"
+      ? new TextEncoder().encode(event.data)
+      : new Uint8Array(event.data as ArrayBuffer);
+    writes = writes.then(async () => {
+      const c = await connecting;
+      for (let sent = 0; sent < bytes.length;) sent += await c.write(bytes.subarray(sent));
+    }).catch(end);
+  };
+  ws.onclose = end;
+  ws.onerror = end;
+}
+
+/**
+ * Points the WebSocket mode of `@neondatabase/serverless` at a local proxy (process-wide
+ * `neonConfig`): plain `ws://`, no TLS pipelining, and no pipelined connect (its default sends the
+ * password before the server asks, which SCRAM refuses).
+ */
+export function useLocalWsProxy(proxyPort: number): void {
+  neonConfig.wsProxy = (host: string, port: number | string) =>
+    `127.0.0.1:${proxyPort}/v1?address=${host}:${port}`;
+  neonConfig.useSecureWebSocket = false;
+  neonConfig.pipelineTLS = false;
+  neonConfig.pipelineConnect = false;
+}
