@@ -273,16 +273,31 @@ export function toDatabaseError(error: unknown): HephError {
 
 /** SQLSTATEs for connection failures that never reached the server, so every driver agrees. */
 function connectionState(code: unknown, message: string): string | undefined {
+  if (NOT_CONNECTED.includes(String(code))) return "08001"; // unable to establish a connection
   if (
-    ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "EHOSTUNREACH"].includes(String(code))
-  ) {
-    return "08001"; // sqlclient_unable_to_establish_sqlconnection
-  }
-  if (
-    ["ECONNRESET", "EPIPE"].includes(String(code)) ||
+    CONNECTION_LOST.includes(String(code)) ||
     /connection terminated|connection (was )?closed|socket (has been )?closed/i.test(message)
   ) {
     return "08006"; // connection_failure
   }
   return undefined;
 }
+
+/** Codes drivers use when no connection could be made (Node/Deno system errors, postgres.js). */
+const NOT_CONNECTED = [
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "CONNECT_TIMEOUT",
+];
+
+/** Codes drivers use when an open connection was lost (system errors, postgres.js). */
+const CONNECTION_LOST = [
+  "ECONNRESET",
+  "EPIPE",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+];

@@ -35,7 +35,7 @@ export function startWsProxy(): Promise<WsProxy> {
     hostname: "127.0.0.1",
     port: 0,
     onListen: ({ port }) => resolve({ port, close, cut }),
-  }, (request) => {
+  }, async (request) => {
     const url = new URL(request.url);
     if (url.pathname !== "/v1") return new Response("Not found", { status: 404 });
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
@@ -43,8 +43,14 @@ export function startWsProxy(): Promise<WsProxy> {
     }
     const target = /^(.+):(\d{1,5})$/.exec(url.searchParams.get("address") ?? "");
     if (!target) return new Response("Expected ?address=host:port", { status: 400 });
+    // Dial first: a server that cannot be reached refuses the upgrade, so the client learns it
+    // could not connect (rather than that an open connection was lost).
+    const conn = await Deno.connect({ hostname: target[1], port: Number(target[2]) }).catch(
+      () => undefined,
+    );
+    if (!conn) return new Response(`Cannot reach ${target[0]}`, { status: 502 });
     const { socket, response } = Deno.upgradeWebSocket(request);
-    pipe(socket, target[1], Number(target[2]), live);
+    pipe(socket, conn, live);
     return response;
   });
   let closing: Promise<void> | undefined;
@@ -64,44 +70,37 @@ export function startWsProxy(): Promise<WsProxy> {
 }
 
 /** Pairs one WebSocket with one TCP connection until either side ends. */
-function pipe(ws: WebSocket, hostname: string, port: number, live: Set<() => void>): void {
+function pipe(ws: WebSocket, conn: Deno.TcpConn, live: Set<() => void>): void {
   ws.binaryType = "arraybuffer";
-  let conn: Deno.TcpConn | undefined;
   let ended = false;
   const end = () => {
     if (ended) return;
     ended = true;
     live.delete(end);
     try {
-      conn?.close();
+      conn.close();
     } catch { /* already closed */ }
     if (ws.readyState === WebSocket.OPEN) ws.close();
   };
   live.add(end);
   let writes: Promise<unknown> = Promise.resolve();
-  const connecting = new Promise<Deno.TcpConn>((resolve, reject) => {
-    ws.onopen = () => Deno.connect({ hostname, port }).then(resolve, reject);
-  });
-  connecting.then(async (c) => {
-    conn = c;
-    if (ended) return c.close();
+  ws.onopen = async () => {
     const buffer = new Uint8Array(64 * 1024);
     try {
       for (;;) {
-        const n = await c.read(buffer);
+        const n = await conn.read(buffer);
         if (n === null || ended) break;
         ws.send(buffer.slice(0, n));
       }
     } catch { /* closed under us */ }
     end();
-  }, end);
+  };
   ws.onmessage = (event: MessageEvent) => {
     const bytes = typeof event.data === "string"
       ? new TextEncoder().encode(event.data)
       : new Uint8Array(event.data as ArrayBuffer);
     writes = writes.then(async () => {
-      const c = await connecting;
-      for (let sent = 0; sent < bytes.length;) sent += await c.write(bytes.subarray(sent));
+      for (let sent = 0; sent < bytes.length;) sent += await conn.write(bytes.subarray(sent));
     }).catch(end);
   };
   ws.onclose = end;

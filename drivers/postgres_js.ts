@@ -1,0 +1,142 @@
+/**
+ * The postgres.js driver: adapts the user's own `postgres(url)` client (npm:postgres) to
+ * {@linkcode SqlDriver}. Imports nothing at run time.
+ *
+ * @example
+ * ```ts ignore
+ * import postgres from "npm:postgres";
+ * import { migrate, PgStorage } from "@heph/pg";
+ * import { postgresJsDriver } from "@heph/pg/postgres-js";
+ *
+ * const sql = postgres(Deno.env.get("DATABASE_URL")!, { onnotice: () => {} });
+ * const driver = postgresJsDriver(sql);
+ * await migrate(driver);
+ * const storage = new PgStorage({ driver });
+ * ```
+ *
+ * @module
+ */
+
+import type { SqlDriver, SqlResult } from "../src/driver.ts";
+import { ValidationError } from "../src/errors.ts";
+
+/**
+ * What a postgres.js query resolves to: an array of rows with the command's row `count`.
+ *
+ * @example
+ * ```ts
+ * import type { PostgresJsRows } from "@heph/pg/postgres-js";
+ *
+ * const rows: PostgresJsRows = Object.assign([{ one: "1" }], { count: 1 });
+ * ```
+ */
+export interface PostgresJsRows extends Iterable<Record<string, unknown>> {
+  /** Rows returned. */
+  readonly length: number;
+  /** Rows returned or affected, from the command tag; null for commands without one (DDL). */
+  readonly count?: number | null;
+}
+
+/**
+ * What the driver needs of a postgres.js transaction (the `sql` that `sql.begin` passes in).
+ *
+ * @example
+ * ```ts ignore
+ * import postgres from "npm:postgres";
+ * import type { PostgresJsTransaction } from "@heph/pg/postgres-js";
+ *
+ * await postgres().begin((tx) => {
+ *   const session: PostgresJsTransaction = tx;
+ *   return session.unsafe("SELECT 1");
+ * });
+ * ```
+ */
+export interface PostgresJsTransaction {
+  /** Runs a statement with `$n` parameters (lazily: it is sent once awaited). */
+  unsafe(query: string, parameters?: unknown[]): PromiseLike<PostgresJsRows>;
+}
+
+/**
+ * What the driver needs of a postgres.js client, the function `postgres(url)` returns.
+ *
+ * @example
+ * ```ts ignore
+ * import postgres from "npm:postgres";
+ * import type { PostgresJsSql } from "@heph/pg/postgres-js";
+ *
+ * const sql: PostgresJsSql = postgres("postgres://postgres@127.0.0.1:5432/test");
+ * ```
+ */
+export interface PostgresJsSql extends PostgresJsTransaction {
+  /** Runs `fn` in a transaction on one reserved connection: COMMIT when it resolves, else ROLLBACK. */
+  begin(fn: (tx: PostgresJsTransaction) => Promise<SqlResult[]>): Promise<SqlResult[]>;
+  /** The client's parsed options; only `transform` is looked at. */
+  readonly options?: {
+    readonly transform?: {
+      readonly column?: { readonly from?: unknown };
+      readonly value?: { readonly from?: unknown };
+      readonly row?: { readonly from?: unknown };
+    };
+  };
+}
+
+/**
+ * Adapts a postgres.js client. Statements go through `sql.unsafe(text, params)`; a migration's
+ * transaction runs in `sql.begin`, one statement after another on its transaction `tx` (never
+ * on the outer `sql`, which would run outside the transaction on another connection, or wait
+ * forever for the one the transaction holds: porsager/postgres#893). The driver never closes
+ * what you pass in: call `sql.end()` yourself.
+ *
+ * postgres.js types each parameter from the server's description of the statement; the core's
+ * SQL casts its placeholders (`$5::text::jsonb`), so JSON goes in as text and is stored as an
+ * object, not as a JSON string. Two client options matter:
+ * - a `transform` that renames columns or changes values on the way out (such as
+ *   `postgres.camel`) would change the rows the core reads, so such a client is refused: create
+ *   one without it for this module;
+ * - postgres.js prints the server's notices (`schema … already exists, skipping` when `migrate`
+ *   runs again) with `console.log` unless you pass `onnotice`.
+ *
+ * @param sql A `postgres(url, options)` client.
+ * @returns The driver.
+ * @throws {ValidationError} When the client transforms the columns, values or rows it reads.
+ *
+ * @example
+ * ```ts ignore
+ * import postgres from "npm:postgres";
+ * import { postgresJsDriver } from "@heph/pg/postgres-js";
+ *
+ * const sql = postgres("postgres://postgres@127.0.0.1:5432/test", { onnotice: () => {} });
+ * const driver = postgresJsDriver(sql);
+ * const { rows } = await driver.query("SELECT 1::text AS one");
+ * await sql.end();
+ * ```
+ */
+export function postgresJsDriver(sql: PostgresJsSql): SqlDriver {
+  const transform = sql.options?.transform;
+  const transformed = (["column", "value", "row"] as const)
+    .filter((kind) => typeof transform?.[kind]?.from === "function");
+  if (transformed.length > 0) {
+    throw new ValidationError(
+      `Invalid postgres.js client: it transforms ${transformed.join(", ")} on the way out, ` +
+        `which changes the rows the core reads; use a client without transform.${transformed[0]}`,
+    );
+  }
+  return {
+    query: (text, params) => run(sql, text, params),
+    transaction: (statements) =>
+      sql.begin(async (tx) => {
+        const results: SqlResult[] = [];
+        for (const { text, params } of statements) results.push(await run(tx, text, params));
+        return results;
+      }),
+  };
+}
+
+async function run(
+  sql: PostgresJsTransaction,
+  text: string,
+  params?: readonly unknown[],
+): Promise<SqlResult> {
+  const result = await sql.unsafe(text, params ? [...params] : []);
+  return { rows: [...result], rowCount: result.count ?? result.length };
+}
