@@ -22,8 +22,11 @@ import assert from "node:assert/strict";
 import {
   ConflictError,
   type InstanceFilter,
+  migrate,
   newInstance,
+  PgStorage,
   SerializationError,
+  type SqlDriver,
   type Storage,
   type StoredInstance,
   ValidationError,
@@ -809,4 +812,42 @@ export async function storageConformance(
   }
   const passed = results.filter((r) => r.ok).length;
   return { name, passed, failed: results.length - passed, results };
+}
+
+/**
+ * Makes fixtures for {@linkcode storageConformance} on PostgreSQL: each case gets a
+ * {@linkcode PgStorage} on a fresh schema, migrated through `driver` and dropped afterwards.
+ *
+ * @param driver The driver under test.
+ * @param prefix The schemas' name prefix (a lowercase identifier).
+ * @returns A `makeStorage` for {@linkcode storageConformance}.
+ *
+ * @example Check a driver
+ * ```ts ignore
+ * import pg from "npm:pg";
+ * import { nodePostgresDriver } from "@heph/pg/node-postgres";
+ * import { freshSchemaStorage, storageConformance } from "@heph/pg/testing";
+ *
+ * const pool = new pg.Pool({ connectionString: Deno.env.get("DATABASE_URL") });
+ * const report = await storageConformance("node-postgres", freshSchemaStorage(nodePostgresDriver(pool)));
+ * console.log(`${report.passed} passed, ${report.failed} failed`);
+ * await pool.end();
+ * ```
+ */
+export function freshSchemaStorage(
+  driver: SqlDriver,
+  prefix = "heph_conformance",
+): () => Promise<StorageFixture> {
+  let n = 0;
+  const run = Math.random().toString(36).slice(2, 8);
+  return async () => {
+    const schema = `${prefix}_${run}_${n++}`;
+    await migrate(driver, { schema });
+    return {
+      storage: new PgStorage({ driver, schema }),
+      close: async () => {
+        await driver.query(`DROP SCHEMA "${schema}" CASCADE`);
+      },
+    };
+  };
 }

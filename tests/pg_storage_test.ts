@@ -10,7 +10,12 @@ import {
   ValidationError,
 } from "../mod.ts";
 import { nodePostgresDriver } from "../drivers/node_postgres.ts";
-import { richInstance } from "../testing/storage_conformance.ts";
+import {
+  freshSchemaStorage,
+  richInstance,
+  STORAGE_CASES,
+  storageConformance,
+} from "../testing/storage_conformance.ts";
 import { checkDriverConformance } from "./support/conformance.ts";
 import { withTestSchema } from "./support/test_db.ts";
 
@@ -317,6 +322,23 @@ Deno.test("PgStorage", async (t) => {
         });
       },
     );
+  } finally {
+    await db.drop();
+  }
+});
+
+Deno.test("storageConformance() with freshSchemaStorage() passes on node-postgres", async () => {
+  const db = await withTestSchema("fresh");
+  try {
+    const driver = nodePostgresDriver(db.pool);
+    const report = await storageConformance("node-postgres", freshSchemaStorage(driver, db.schema));
+    assert.deepEqual(report.results.filter((r) => !r.ok), []);
+    assert.equal(report.passed, STORAGE_CASES.length);
+    const { rows } = await db.pool.query(
+      `SELECT count(*)::int AS n FROM pg_namespace WHERE nspname LIKE $1`,
+      [`${db.schema}_%`],
+    );
+    assert.equal(rows[0].n, 0, "every case's schema was dropped");
   } finally {
     await db.drop();
   }
