@@ -103,3 +103,34 @@ export function redact(message: string, url: string | undefined): string {
   }
   return line;
 }
+
+/**
+ * Prints what went wrong as one line on stderr, password redacted, and returns the exit code it
+ * deserves: 2 for a {@linkcode UsageError} (pointing at `--help` when it has a hint), else 1.
+ *
+ * @param error What was thrown.
+ * @param url The database URL in use, if any, whose password must not be printed.
+ * @returns The exit code.
+ */
+export function reportFailure(error: unknown, url: string | undefined): number {
+  if (error instanceof UsageError) {
+    const hint = error.hint ? " (run with --help for usage)" : "";
+    console.error(`error: ${redact(error.message, url)}${hint}`);
+    return 2;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  console.error(`error: ${redact(message, url)}`);
+  return 1;
+}
+
+/**
+ * Turns what `parseArgs` (node:util) throws into a {@linkcode UsageError}, keeping only its first
+ * sentence (Node adds a long hint after it).
+ *
+ * @param error What `parseArgs` threw.
+ * @returns Such as `unknown option '--bogus'`.
+ */
+export function argsError(error: unknown): UsageError {
+  const message = String((error as Error)?.message).split(". ")[0];
+  return new UsageError(message.charAt(0).toLowerCase() + message.slice(1));
+}

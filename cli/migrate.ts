@@ -1,7 +1,8 @@
 /**
  * `deno task migrate`: brings a schema to the latest version (or to `--to`), shows what is
- * applied (`--status`), or prints the SQL it would run (`--dry-run`). Run with `--help` for
- * the options. Exits with 0 on success, 1 when the work failed, 2 on a bad command line; a
+ * applied (`--status`), or prints the SQL it would run (`--dry-run`). Without `--url` or
+ * `DATABASE_URL` it works on the embedded PGlite database in `.heph/pglite` (see
+ * cli/database.ts). Run with `--help` for the options. Exits with 0 on success, 1 when the work failed, 2 on a bad command line; a
  * failure is reported as one line on stderr.
  *
  * @example
@@ -14,19 +15,22 @@
  */
 
 import { parseArgs } from "node:util";
-import pg from "pg";
 import { migrate, type MigrateResult, type MigrationStatus, migrationStatus } from "../mod.ts";
-import { nodePostgresDriver } from "../drivers/node_postgres.ts";
-import { address, connectionFailure, parseDatabaseUrl, redact, UsageError } from "./failure.ts";
-
-const CONNECT_TIMEOUT_MS = 10_000;
+import {
+  chooseDatabase,
+  DATABASE_OPTIONS,
+  DATABASE_USAGE,
+  type DatabaseChoice,
+  openDatabase,
+} from "./database.ts";
+import { argsError, reportFailure, UsageError } from "./failure.ts";
 
 const USAGE = `Usage: deno task migrate [options]
 
 Brings a PostgreSQL schema to the latest version of the @heph/pg tables.
 
 Options:
-  --url <url>        the database URL (default: the DATABASE_URL environment variable)
+${DATABASE_USAGE}
   --schema <name>    the schema to migrate (default: public)
   --to <version>     the target version, up or down (default: the latest; 0 removes everything)
   --status           print the applied and pending migrations, change nothing
@@ -34,7 +38,7 @@ Options:
   -h, --help         print this help`;
 
 interface Options {
-  url: string;
+  database: DatabaseChoice;
   schema: string;
   to?: number;
   status: boolean;
@@ -55,18 +59,11 @@ export async function main(args: string[]): Promise<number> {
       console.log(USAGE);
       return 0;
     }
-    url = options.url;
+    if ("url" in options.database) url = options.database.url;
     await run(options);
     return 0;
   } catch (error) {
-    if (error instanceof UsageError) {
-      const hint = error.hint ? " (run with --help for usage)" : "";
-      console.error(`error: ${redact(error.message, url)}${hint}`);
-      return 2;
-    }
-    const message = error instanceof Error ? error.message : String(error);
-    console.error(`error: ${redact(message, url)}`);
-    return 1;
+    return reportFailure(error, url);
   }
 }
 
@@ -76,7 +73,7 @@ function parseOptions(args: string[]): Options | "help" {
     ({ values } = parseArgs({
       args,
       options: {
-        url: { type: "string" },
+        ...DATABASE_OPTIONS,
         schema: { type: "string", default: "public" },
         to: { type: "string" },
         status: { type: "boolean", default: false },
@@ -85,9 +82,7 @@ function parseOptions(args: string[]): Options | "help" {
       },
     }));
   } catch (error) {
-    // Node adds a long hint after the first sentence; the first one says it all.
-    const message = String((error as Error).message).split(". ")[0];
-    throw new UsageError(message.charAt(0).toLowerCase() + message.slice(1));
+    throw argsError(error);
   }
   if (values.help) return "help";
   if (values.to !== undefined && !/^\d+$/.test(values.to)) {
@@ -96,10 +91,8 @@ function parseOptions(args: string[]): Options | "help" {
   if (values.status && (values.to !== undefined || values["dry-run"])) {
     throw new UsageError("--status cannot be combined with --to or --dry-run");
   }
-  const url = values.url ?? Deno.env.get("DATABASE_URL");
-  if (!url) throw new UsageError("no database: set DATABASE_URL or pass --url", false);
   return {
-    url,
+    database: chooseDatabase({ url: values.url, dataDir: values["data-dir"] }),
     schema: values.schema,
     to: values.to === undefined ? undefined : Number(values.to),
     status: values.status,
@@ -107,29 +100,14 @@ function parseOptions(args: string[]): Options | "help" {
   };
 }
 
-async function run({ url, schema, to, status, dryRun }: Options): Promise<void> {
-  const where = address(parseDatabaseUrl(url));
-  const pool = new pg.Pool({
-    connectionString: url,
-    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-    max: 1,
-  });
-  // A client whose connection dies emits 'error'; the failing call reports it already.
-  pool.on("error", () => {});
+async function run({ database, schema, to, status, dryRun }: Options): Promise<void> {
+  const { driver, close } = await openDatabase(database);
   try {
-    const started = Date.now();
-    try {
-      (await pool.connect()).release();
-    } catch (error) {
-      const timedOut = Date.now() - started >= CONNECT_TIMEOUT_MS;
-      throw new Error(connectionFailure(error, where, timedOut ? CONNECT_TIMEOUT_MS : undefined));
-    }
-    const driver = nodePostgresDriver(pool);
     if (status) printStatus(await migrationStatus(driver, { schema }));
     else if (dryRun) printDryRun(await migrate(driver, { schema, to, dryRun: true }));
     else printResult(await migrate(driver, { schema, to }));
   } finally {
-    await pool.end();
+    await close();
   }
 }
 

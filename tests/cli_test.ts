@@ -4,11 +4,19 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
 import type pg from "pg";
+import { MIGRATIONS } from "../mod.ts";
 import { testDatabaseUrl, withTestSchema } from "./support/test_db.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const MIGRATION_1 = "create_workflow_instances";
+const LATEST = MIGRATIONS.at(-1)!.version;
+/** What migrating an empty schema prints: migration 1 and any later one. */
+const applyAll = (schema: string) => [
+  ...MIGRATIONS.map(({ version, name }) => `applied ${version} ${name}`),
+  `schema ${schema} is at version ${LATEST}`,
+];
 
 interface Run {
   code: number;
@@ -17,11 +25,24 @@ interface Run {
   lines: string[];
 }
 
-/** Runs the CLI with the task's permissions; `env` is added to (and overrides) ours. */
-async function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+/** `deno task migrate` without the leading `deno`: `run`, the permissions, `cli/migrate.ts`. */
+const TASK: string[] = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)))
+  .tasks.migrate.split(" ").slice(1);
+
+/**
+ * Runs the CLI with the task's permissions, from the project directory or from `cwd`; `env` is
+ * added to (and overrides) ours.
+ */
+async function cli(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<Run> {
+  const task = cwd === undefined ? TASK : [
+    ...TASK.slice(0, -1),
+    "--config",
+    fileURLToPath(new URL("deno.json", ROOT)),
+    fileURLToPath(new URL(TASK.at(-1)!, ROOT)),
+  ];
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-env", "cli/migrate.ts", ...args],
-    cwd: ROOT,
+    args: [...task, ...args],
+    cwd: cwd ?? ROOT,
     env: { NO_COLOR: "1", DATABASE_URL: "", ...env },
     stdin: "null",
   }).output();
@@ -60,19 +81,19 @@ async function withSchema(
 
 Deno.test("deno task migrate against a database", async (t) => {
   await t.step(
-    "migrate applies migration 1 and reports it",
+    "migrate applies migration 1 (and any later one) and reports it",
     () =>
       withSchema(async ({ url, schema, pool }) => {
         const run = await cli(["--schema", schema], { DATABASE_URL: url });
         assert.equal(run.code, 0, run.stderr);
         assert.equal(run.stderr, "");
-        assert.deepEqual(run.lines, [
-          `applied 1 ${MIGRATION_1}`,
-          `schema ${schema} is at version 1`,
-        ]);
+        assert.equal(run.lines[0], `applied 1 ${MIGRATION_1}`);
+        assert.deepEqual(run.lines, applyAll(schema));
         assert.ok(await exists(pool, `"${schema}".workflow_instances`));
-        const { rows } = await pool.query(`SELECT version, name FROM "${schema}".heph_migrations`);
-        assert.deepEqual(rows, [{ version: 1, name: MIGRATION_1 }]);
+        const { rows } = await pool.query(
+          `SELECT version, name FROM "${schema}".heph_migrations ORDER BY version`,
+        );
+        assert.deepEqual(rows, MIGRATIONS.map(({ version, name }) => ({ version, name })));
       }),
   );
 
@@ -94,7 +115,7 @@ Deno.test("deno task migrate against a database", async (t) => {
         assert.equal((await cli(["--url", url, "--schema", schema])).code, 0);
         const second = await cli(["--url", url, "--schema", schema]);
         assert.equal(second.code, 0, second.stderr);
-        assert.deepEqual(second.lines, [`schema ${schema} is already at version 1`]);
+        assert.deepEqual(second.lines, [`schema ${schema} is already at version ${LATEST}`]);
       }),
   );
 
@@ -104,7 +125,7 @@ Deno.test("deno task migrate against a database", async (t) => {
       const run = await cli(["--url", url, "--schema", schema, "--to", "0"]);
       assert.equal(run.code, 0, run.stderr);
       assert.deepEqual(run.lines, [
-        `reverted 1 ${MIGRATION_1}`,
+        ...MIGRATIONS.toReversed().map(({ version, name }) => `reverted ${version} ${name}`),
         `schema ${schema} is at version 0`,
       ]);
       assert.equal(await exists(pool, `"${schema}".workflow_instances`), false);
@@ -124,7 +145,7 @@ Deno.test("deno task migrate against a database", async (t) => {
         assert.match(run.stdout, new RegExp(`CREATE TABLE "${schema}"\\.workflow_instances`));
         assert.equal(
           run.lines.at(-1),
-          `-- dry run: schema ${schema} would be at version 1; nothing was changed`,
+          `-- dry run: schema ${schema} would be at version ${LATEST}; nothing was changed`,
         );
         assert.equal(await exists(pool, `"${schema}".workflow_instances`), false);
         const { rows } = await pool.query(
@@ -142,7 +163,7 @@ Deno.test("deno task migrate against a database", async (t) => {
         assert.equal((await cli(["--url", url, "--schema", schema])).code, 0);
         const run = await cli(["--url", url, "--schema", schema, "--dry-run", "--to", "0"]);
         assert.equal(run.code, 0, run.stderr);
-        assert.equal(run.lines[0], `-- down 1 ${MIGRATION_1}`);
+        assert.equal(run.lines[0], `-- down ${LATEST} ${MIGRATIONS.at(-1)!.name}`);
         assert.match(run.stdout, /DROP TABLE/);
         assert.ok(await exists(pool, `"${schema}".workflow_instances`));
       }),
@@ -155,20 +176,22 @@ Deno.test("deno task migrate against a database", async (t) => {
         const before = await cli(["--url", url, "--schema", schema, "--status"]);
         assert.equal(before.code, 0, before.stderr);
         assert.deepEqual(before.lines, [
-          `schema ${schema} is at version 0 of 1`,
-          `  pending  1 ${MIGRATION_1}`,
+          `schema ${schema} is at version 0 of ${LATEST}`,
+          ...MIGRATIONS.map(({ version, name }) => `  pending  ${version} ${name}`),
         ]);
         assert.equal(await exists(pool, `"${schema}".heph_migrations`), false);
 
         assert.equal((await cli(["--url", url, "--schema", schema])).code, 0);
         const after = await cli(["--url", url, "--schema", schema, "--status"]);
         assert.equal(after.code, 0, after.stderr);
-        assert.equal(after.lines.length, 2, after.stdout);
-        assert.equal(after.lines[0], `schema ${schema} is at version 1 of 1`);
-        const applied = after.lines[1].match(/^ {2}applied {2}1 (\S+) {2}(\S+)$/);
-        assert.ok(applied, after.lines[1]);
-        assert.equal(applied[1], MIGRATION_1);
-        assert.ok(Math.abs(Date.parse(applied[2]) - Date.now()) < 60_000, applied[2]);
+        assert.equal(after.lines.length, 1 + MIGRATIONS.length, after.stdout);
+        assert.equal(after.lines[0], `schema ${schema} is at version ${LATEST} of ${LATEST}`);
+        MIGRATIONS.forEach(({ version, name }, i) => {
+          const applied = after.lines[1 + i].match(/^ {2}applied {2}(\d+) (\S+) {2}(\S+)$/);
+          assert.ok(applied, after.lines[1 + i]);
+          assert.deepEqual([Number(applied[1]), applied[2]], [version, name]);
+          assert.ok(Math.abs(Date.parse(applied[3]) - Date.now()) < 60_000, applied[3]);
+        });
       }),
   );
 
@@ -212,7 +235,7 @@ Deno.test("deno task migrate against a database", async (t) => {
         assertOneLineError(
           await cli(["--url", url, "--schema", schema, "--to", "99"]),
           1,
-          /Invalid target version: 99, expected 0 to 1/,
+          new RegExp(`Invalid target version: 99, expected 0 to ${LATEST}$`),
         );
       }),
   );
@@ -250,13 +273,34 @@ Deno.test("deno task migrate without a working database", async (t) => {
     assert.doesNotMatch(run.stderr, /s3cret/);
   });
 
-  await t.step("no URL and no DATABASE_URL exits 2 with one line", async () => {
-    const run = await cli([]);
-    assert.equal(run.code, 2);
-    assert.equal(run.stderr, "error: no database: set DATABASE_URL or pass --url\n");
-    assert.equal(run.stdout, "");
+  await t.step("--url and --data-dir together exit 2 with one line", async () => {
+    const run = await cli(["--url", "postgres://postgres@127.0.0.1:1/test", "--data-dir", "x"]);
+    assertOneLineError(run, 2, /--url and --data-dir cannot be combined/);
   });
+});
 
+// One PGlite run: creating a data directory takes seconds. tests/demo_test.ts covers --data-dir.
+Deno.test("no URL and no DATABASE_URL: migrate uses PGlite in .heph/pglite and says so", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "heph-cli-" });
+  try {
+    const run = await cli([], {}, tmp);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(
+      run.stderr,
+      "using embedded PGlite at .heph/pglite (set DATABASE_URL to use a server)\n",
+    );
+    assert.deepEqual(run.lines, applyAll("public"));
+    assert.ok((await Deno.stat(`${tmp}/.heph/pglite/PG_VERSION`)).isFile, "a data directory");
+
+    const status = await cli(["--status"], {}, tmp);
+    assert.equal(status.code, 0, status.stderr);
+    assert.equal(status.lines[0], `schema public is at version ${LATEST} of ${LATEST}`);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("deno task migrate command line", async (t) => {
   await t.step("--help prints usage", async () => {
     for (const flag of ["--help", "-h"]) {
       const run = await cli([flag]);
