@@ -34,16 +34,37 @@ export {
   type HistoryEntry,
   INSTANCE_STATUSES,
   type InstanceContext,
+  type InstanceLease,
   type InstanceStatus,
   newInstance,
   type NewInstanceInput,
   type StoredInstance,
   type WorkflowInstance,
 } from "./src/instance.ts";
-export type { InstanceFilter, PutOptions, PutResult, Storage } from "./src/storage.ts";
-export { PgStorage, type PgStorageOptions } from "./src/pg_storage.ts";
+export type {
+  ClaimOptions,
+  InstanceFilter,
+  LeaseOptions,
+  Page,
+  PageOptions,
+  PruneOptions,
+  PutOptions,
+  PutResult,
+  Storage,
+} from "./src/storage.ts";
+export { PgStorage, type PgStorageOptions, type QueryEvent } from "./src/pg_storage.ts";
 export { MemoryStorage } from "./src/memory_storage.ts";
-export { matchesFilter, validateExpectedRevision, validateFilter } from "./src/options.ts";
+export {
+  type CheckedFilter,
+  type FilterSubject,
+  matchesFilter,
+  validateClaim,
+  validateExpectedRevision,
+  validateFilter,
+  validateLease,
+  validatePage,
+  validatePrune,
+} from "./src/options.ts";
 export type { SqlDriver, SqlResult, SqlStatement } from "./src/driver.ts";
 export {
   type AppliedMigration,
@@ -74,6 +95,7 @@ export {
   DatabaseError,
   HephError,
   type HephErrorOptions,
+  LeaseConflictError,
   MigrationError,
   SerializationError,
   toDatabaseError,

@@ -5,6 +5,7 @@
  */
 
 import { createWorkflowInstances } from "./0001_create_workflow_instances.ts";
+import { leasesAndKeysetOrder } from "./0002_leases_and_keyset_order.ts";
 import type { Migration } from "./migration.ts";
 
 /**
@@ -17,4 +18,7 @@ import type { Migration } from "./migration.ts";
  * MIGRATIONS.at(-1)?.version; // the latest schema version
  * ```
  */
-export const MIGRATIONS: readonly Migration[] = Object.freeze([createWorkflowInstances]);
+export const MIGRATIONS: readonly Migration[] = Object.freeze([
+  createWorkflowInstances,
+  leasesAndKeysetOrder,
+]);

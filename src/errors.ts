@@ -107,7 +107,8 @@ export class SerializationError extends HephError {
 }
 
 /**
- * A put's `expectedRevision` did not match the stored revision; nothing was written.
+ * A write lost a race: a put's `expectedRevision` did not match the stored revision, or (as
+ * {@linkcode LeaseConflictError}) another worker holds the instance's lease. Nothing was written.
  *
  * @example Retry a read-modify-write
  * ```ts
@@ -120,8 +121,8 @@ export class SerializationError extends HephError {
 export class ConflictError extends HephError {
   /** The instance id. */
   readonly id: string;
-  /** The revision the caller expected (0: must not exist). */
-  readonly expected: number;
+  /** The revision the caller expected (0: must not exist); null for a lease conflict. */
+  readonly expected: number | null;
   /** The revision found (0: did not exist), or null when unknown. */
   readonly actual: number | null;
 
@@ -129,11 +130,16 @@ export class ConflictError extends HephError {
    * Creates a ConflictError.
    *
    * @param id The instance id.
-   * @param expected The revision the caller expected.
+   * @param expected The revision the caller expected, or null when no revision was expected.
    * @param actual The revision found, 0 when absent, null when unknown.
-   * @param options The cause, if any.
+   * @param options The cause, and a message replacing the default one.
    */
-  constructor(id: string, expected: number, actual: number | null, options: HephErrorOptions = {}) {
+  constructor(
+    id: string,
+    expected: number | null,
+    actual: number | null,
+    options: HephErrorOptions & { message?: string } = {},
+  ) {
     const found = actual === null
       ? "an existing instance"
       : actual === 0
@@ -141,7 +147,7 @@ export class ConflictError extends HephError {
       : `revision ${actual}`;
     const wanted = expected === 0 ? "no instance" : `revision ${expected}`;
     super(
-      `Conflict on instance ${id}: expected ${wanted}, found ${found}`,
+      options.message ?? `Conflict on instance ${id}: expected ${wanted}, found ${found}`,
       options,
       "HEPH_CONFLICT",
     );
@@ -149,6 +155,49 @@ export class ConflictError extends HephError {
     this.id = id;
     this.expected = expected;
     this.actual = actual;
+  }
+}
+
+/**
+ * Another worker holds a live lease on the instance, or the caller's lease was lost (expired or
+ * taken over); nothing was written. A {@linkcode ConflictError}, so one `catch` serves both.
+ *
+ * @example
+ * ```ts
+ * import { ConflictError, LeaseConflictError } from "@heph/pg";
+ *
+ * const error = new LeaseConflictError("order::1", "worker-a", { owner: "worker-b", expiresAt: new Date() });
+ * error instanceof ConflictError; // true
+ * error.holder?.owner; // "worker-b"
+ * ```
+ */
+export class LeaseConflictError extends ConflictError {
+  /** Who asked. */
+  readonly owner: string;
+  /** The live lease that stood in the way, or null when the caller's lease had lapsed. */
+  readonly holder: { owner: string; expiresAt: Date } | null;
+
+  /**
+   * Creates a LeaseConflictError.
+   *
+   * @param id The instance id.
+   * @param owner Who asked.
+   * @param holder The live lease held by someone else, or null when the caller holds none.
+   * @param options The cause, if any.
+   */
+  constructor(
+    id: string,
+    owner: string,
+    holder: { owner: string; expiresAt: Date } | null,
+    options: HephErrorOptions = {},
+  ) {
+    const why = holder
+      ? `leased by ${holder.owner} until ${holder.expiresAt.toISOString()}`
+      : `${owner} holds no live lease on it`;
+    super(id, null, null, { ...options, message: `Lease conflict on instance ${id}: ${why}` });
+    this.name = "LeaseConflictError";
+    this.owner = owner;
+    this.holder = holder;
   }
 }
 

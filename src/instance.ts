@@ -127,10 +127,30 @@ export interface WorkflowInstance {
 export interface StoredInstance extends WorkflowInstance {
   /** 1 after the first put, one more after each later put. */
   revision: number;
+  /** Who holds the instance's lease and until when, or null when it is not leased. */
+  lease: InstanceLease | null;
   /** When the instance was first stored (millisecond precision). */
   insertedAt: Date;
   /** When the instance was last stored (millisecond precision). */
   updatedAt: Date;
+}
+
+/**
+ * A lease on an instance: one worker may advance it until `expiresAt`. An expired lease is
+ * reported until it is renewed, released or taken over.
+ *
+ * @example
+ * ```ts
+ * import type { InstanceLease } from "@heph/pg";
+ *
+ * const lease: InstanceLease = { owner: "worker-1", expiresAt: new Date(Date.now() + 30_000) };
+ * ```
+ */
+export interface InstanceLease {
+  /** The worker holding it. */
+  owner: string;
+  /** When it lapses (millisecond precision). */
+  expiresAt: Date;
 }
 
 /**

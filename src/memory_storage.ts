@@ -5,23 +5,52 @@
  * @module
  */
 
-import { ConflictError } from "./errors.ts";
+import { cursorTime, decodeCursor, encodeCursor } from "./cursor.ts";
+import { ConflictError, LeaseConflictError } from "./errors.ts";
 import type { StoredInstance, WorkflowInstance } from "./instance.ts";
-import { matchesFilter, validateExpectedRevision, validateFilter } from "./options.ts";
-import { decodeInstance, type EncodedInstance, encodeInstance, validateId } from "./serializer.ts";
-import type { InstanceFilter, PutOptions, PutResult, Storage } from "./storage.ts";
+import {
+  type CheckedFilter,
+  matchesFilter,
+  validateClaim,
+  validateExpectedRevision,
+  validateFilter,
+  validateLease,
+  validateOwner,
+  validatePage,
+  validatePrune,
+} from "./options.ts";
+import { scanPages } from "./scan.ts";
+import {
+  decodeInstance,
+  type EncodedInstance,
+  encodeInstance,
+  encodeInstances,
+  validateId,
+} from "./serializer.ts";
+import type {
+  ClaimOptions,
+  InstanceFilter,
+  LeaseOptions,
+  Page,
+  PageOptions,
+  PruneOptions,
+  PutOptions,
+  PutResult,
+  Storage,
+} from "./storage.ts";
 
 interface Entry {
   row: EncodedInstance;
   revision: number;
   insertedAt: number;
   updatedAt: number;
+  lease: { owner: string; expiresAt: number } | null;
 }
 
 /**
  * Keeps instances in memory, encoded exactly as {@linkcode PgStorage} stores them: the same
- * validation, the same lossless round trip, the same errors, and no aliasing between what you
- * put and what you get.
+ * validation, the same lossless round trip, the same filters (jsonb containment included), the
+ * same errors, and no aliasing between what you put and what you get.
  *
  * @example
  * ```ts
@@ -52,29 +81,39 @@ export class MemoryStorage implements Storage {
    * Inserts or updates an instance; see {@linkcode Storage.put}.
    *
    * @param instance The instance.
-   * @param options An optional expected revision.
+   * @param options An optional expected revision and owner.
    * @returns The revision now stored.
    */
   put(instance: WorkflowInstance, options: PutOptions = {}): Promise<PutResult> {
     return attempt(() => {
       const expected = validateExpectedRevision(options?.expectedRevision);
+      const owner = options?.owner === undefined ? undefined : validateOwner(options.owner);
       const row = encodeInstance(instance);
       const existing = this.#entries.get(row.id);
+      const now = Date.now();
+      if (owner !== undefined && expected !== 0 && existing) {
+        const holder = liveLeaseOfAnother(existing, owner, now);
+        if (holder) throw new LeaseConflictError(row.id, owner, holder);
+      }
       const actual = existing?.revision ?? 0;
       if (expected !== undefined && expected !== actual) {
         throw new ConflictError(row.id, expected, actual);
       }
+      return { revision: this.#write(row, now) };
+    });
+  }
+
+  /**
+   * Inserts or updates several instances, all or nothing; see {@linkcode Storage.putMany}.
+   *
+   * @param instances The instances; each id at most once.
+   * @returns The revisions now stored, in the order given.
+   */
+  putMany(instances: readonly WorkflowInstance[]): Promise<{ revisions: number[] }> {
+    return attempt(() => {
+      const rows = encodeInstances(instances);
       const now = Date.now();
-      const entry: Entry = existing
-        ? {
-          row: { ...row, workflowVersion: existing.row.workflowVersion },
-          revision: existing.revision + 1,
-          insertedAt: existing.insertedAt,
-          updatedAt: now,
-        }
-        : { row, revision: 1, insertedAt: now, updatedAt: now };
-      this.#entries.set(row.id, entry);
-      return { revision: entry.revision };
+      return { revisions: rows.map((row) => this.#write(row, now)) };
     });
   }
 
@@ -96,14 +135,172 @@ export class MemoryStorage implements Storage {
    * @returns Fresh copies of the matches.
    */
   query(filter: InstanceFilter): Promise<StoredInstance[]> {
+    return attempt(() => this.#matching(validateFilter(filter)).map(decode));
+  }
+
+  /**
+   * Reads one page in insertion order; see {@linkcode Storage.page}.
+   *
+   * @param filter Which instances.
+   * @param options The page size and cursor.
+   * @returns The page and the next cursor.
+   */
+  page(filter: InstanceFilter, options: PageOptions): Promise<Page> {
     return attempt(() => {
+      const { limit, cursor } = validatePage(options);
       const checked = validateFilter(filter);
-      return [...this.#entries.values()]
-        .filter((entry) => matchesFilter(entry.row, checked))
-        .sort((a, b) => a.insertedAt - b.insertedAt || compare(a.row.id, b.row.id))
-        .map(decode);
+      const after = cursor === null ? null : decodeCursor(cursor);
+      const rest = this.#matching(checked).filter((entry) =>
+        after === null ||
+        compare([cursorTime(entry.insertedAt), entry.row.id], [after.insertedAt, after.id]) > 0
+      );
+      const items = rest.slice(0, limit);
+      const last = rest.length > limit ? items[limit - 1] : undefined;
+      return {
+        items: items.map(decode),
+        nextCursor: last
+          ? encodeCursor({ insertedAt: cursorTime(last.insertedAt), id: last.row.id })
+          : null,
+      };
     });
   }
+
+  /**
+   * Walks every matching instance a page at a time; see {@linkcode Storage.scan}.
+   *
+   * @param filter Which instances.
+   * @param options `batchSize` (100 by default).
+   * @returns The instances, in insertion order.
+   */
+  scan(
+    filter: InstanceFilter,
+    options: { batchSize?: number } = {},
+  ): AsyncGenerator<StoredInstance, void, undefined> {
+    return scanPages((f, o) => this.page(f, o), filter, options?.batchSize);
+  }
+
+  /**
+   * Counts the matching instances.
+   *
+   * @param filter Which instances.
+   * @returns How many.
+   */
+  count(filter: InstanceFilter): Promise<number> {
+    return attempt(() => this.#matching(validateFilter(filter)).length);
+  }
+
+  /**
+   * Leases up to `limit` matching instances whose lease is free or expired; see
+   * {@linkcode Storage.claim}.
+   *
+   * @param options The owner, duration, limit and filter.
+   * @returns The instances now leased to the owner.
+   */
+  claim(options: ClaimOptions): Promise<StoredInstance[]> {
+    return attempt(() => {
+      const { owner, leaseMs, limit, filter } = validateClaim(options);
+      const now = Date.now();
+      return this.#matching(filter)
+        .filter((entry) => entry.lease === null || entry.lease.expiresAt <= now)
+        .slice(0, limit)
+        .map((entry) => {
+          entry.lease = { owner, expiresAt: now + leaseMs };
+          return decode(entry);
+        });
+    });
+  }
+
+  /**
+   * Extends a live lease the caller holds; see {@linkcode Storage.renewLease}.
+   *
+   * @param id The instance id.
+   * @param options The owner and the new duration.
+   * @returns The new expiry.
+   */
+  renewLease(id: string, options: LeaseOptions): Promise<{ expiresAt: Date }> {
+    return attempt(() => {
+      const { owner, leaseMs } = validateLease(options, true);
+      const now = Date.now();
+      const entry = this.#heldBy(validateId(id), owner, now);
+      entry.lease = { owner, expiresAt: now + leaseMs };
+      return { expiresAt: new Date(entry.lease.expiresAt) };
+    });
+  }
+
+  /**
+   * Gives up a live lease the caller holds; see {@linkcode Storage.releaseLease}.
+   *
+   * @param id The instance id.
+   * @param options The owner.
+   */
+  releaseLease(id: string, options: { owner: string }): Promise<void> {
+    return attempt(() => {
+      const { owner } = validateLease(options, false);
+      this.#heldBy(validateId(id), owner, Date.now()).lease = null;
+    });
+  }
+
+  /**
+   * Deletes finished instances last stored before a moment; see {@linkcode Storage.prune}.
+   *
+   * @param options The statuses, the moment and the limit.
+   * @returns How many were deleted.
+   */
+  prune(options: PruneOptions): Promise<number> {
+    return attempt(() => {
+      const { statusIn, olderThan, limit } = validatePrune(options);
+      const doomed = [...this.#entries.values()]
+        .filter((e) => statusIn.includes(e.row.status) && e.updatedAt < olderThan.getTime())
+        .sort((a, b) => a.updatedAt - b.updatedAt)
+        .slice(0, limit);
+      for (const entry of doomed) this.#entries.delete(entry.row.id);
+      return doomed.length;
+    });
+  }
+
+  #write(row: EncodedInstance, now: number): number {
+    const existing = this.#entries.get(row.id);
+    const entry: Entry = existing
+      ? {
+        ...existing,
+        row: { ...row, workflowVersion: existing.row.workflowVersion },
+        revision: existing.revision + 1,
+        updatedAt: now,
+      }
+      : { row, revision: 1, insertedAt: now, updatedAt: now, lease: null };
+    this.#entries.set(row.id, entry);
+    return entry.revision;
+  }
+
+  #matching(filter: CheckedFilter): Entry[] {
+    return [...this.#entries.values()]
+      .filter((entry) =>
+        matchesFilter({
+          ...entry.row,
+          insertedAt: entry.insertedAt,
+          updatedAt: entry.updatedAt,
+          context: () => JSON.parse(entry.row.state).context,
+        }, filter)
+      )
+      .sort((a, b) => a.insertedAt - b.insertedAt || compareIds(a.row.id, b.row.id));
+  }
+
+  #heldBy(id: string, owner: string, now: number): Entry {
+    const entry = this.#entries.get(id);
+    if (entry?.lease?.owner === owner && entry.lease.expiresAt > now) return entry;
+    throw new LeaseConflictError(id, owner, entry ? liveLeaseOfAnother(entry, owner, now) : null);
+  }
+}
+
+function liveLeaseOfAnother(
+  entry: Entry,
+  owner: string,
+  now: number,
+): { owner: string; expiresAt: Date } | null {
+  const lease = entry.lease;
+  return lease && lease.owner !== owner && lease.expiresAt > now
+    ? { owner: lease.owner, expiresAt: new Date(lease.expiresAt) }
+    : null;
 }
 
 function decode(entry: Entry): StoredInstance {
@@ -116,11 +313,18 @@ function decode(entry: Entry): StoredInstance {
     revision: entry.revision,
     inserted_at: entry.insertedAt,
     updated_at: entry.updatedAt,
+    lease_owner: entry.lease?.owner ?? null,
+    lease_expires_at: entry.lease?.expiresAt ?? null,
   });
 }
 
+/** Orders [time, id] positions: time text (same format, so lexical = chronological), then id. */
+function compare(a: [string, string], b: [string, string]): number {
+  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : compareIds(a[1], b[1]);
+}
+
 /** Orders ids by code point, as PostgreSQL's `COLLATE "C"` does (UTF-8 byte order). */
-function compare(a: string, b: string): number {
+function compareIds(a: string, b: string): number {
   const x = [...a];
   const y = [...b];
   for (let i = 0; i < Math.min(x.length, y.length); i++) {

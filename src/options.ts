@@ -1,11 +1,12 @@
 /**
- * Checking what callers pass to a store (filters, put options), once for every store.
+ * Checking what callers pass to a store (filters and options), once for every store.
  *
  * @module
  */
 
-import { ValidationError } from "./errors.ts";
-import type { InstanceStatus } from "./instance.ts";
+import { SerializationError, ValidationError } from "./errors.ts";
+import { INSTANCE_STATUSES, type InstanceStatus } from "./instance.ts";
+import { jsonContains } from "./json_contains.ts";
 import {
   describe,
   validateId,
@@ -13,29 +14,88 @@ import {
   validateWorkflowName,
   validateWorkflowVersion,
 } from "./serializer.ts";
-import type { InstanceFilter } from "./storage.ts";
-import { isPlainObject } from "./typed_json.ts";
+import type {
+  ClaimOptions,
+  InstanceFilter,
+  LeaseOptions,
+  PageOptions,
+  PruneOptions,
+} from "./storage.ts";
+import { isPlainObject, TypedJsonWriter } from "./typed_json.ts";
+
+/**
+ * A filter that passed {@linkcode validateFilter}: frozen, without `undefined` keys, statuses
+ * deduplicated, and `contextContains` encoded as it is stored (`contextDocument`).
+ *
+ * @example
+ * ```ts
+ * import { validateFilter, type CheckedFilter } from "@heph/pg";
+ *
+ * const checked: CheckedFilter = validateFilter({ contextContains: { initial: { at: new Date(0) } } });
+ * checked.contextDocument; // { initial: { at: "1970-01-01T00:00:00.000Z" } }
+ * ```
+ */
+export interface CheckedFilter extends Readonly<InstanceFilter> {
+  /** `contextContains` in its stored JSON form. */
+  readonly contextDocument?: unknown;
+}
+
+const statusList = (what: string) => (value: unknown): InstanceStatus[] => {
+  if (!Array.isArray(value)) {
+    throw new ValidationError(
+      `Invalid ${what}: expected a list of statuses, got ${describe(value)}`,
+    );
+  }
+  return [...new Set(value.map(validateStatus))];
+};
+
+const moment = (what: string) => (value: unknown): Date => {
+  if (!(value instanceof Date) || Number.isNaN(value.getTime())) {
+    throw new ValidationError(`Invalid ${what}: expected a valid Date, got ${describe(value)}`);
+  }
+  return new Date(value.getTime());
+};
 
 const CHECKS: Record<keyof InstanceFilter, (value: unknown) => unknown> = {
   id: validateId,
   status: validateStatus,
-  statusIn: (value) => {
-    if (!Array.isArray(value)) {
-      throw new ValidationError(
-        `Invalid statusIn: expected a list of statuses, got ${describe(value)}`,
-      );
-    }
-    return [...new Set(value.map(validateStatus))];
-  },
+  statusIn: statusList("statusIn"),
   workflow: validateWorkflowName,
   workflowVersion: validateWorkflowVersion,
   workflowFamily: (value) => validateWorkflowName(value, "workflowFamily"),
+  contextContains: (value) => {
+    if (!isPlainObject(value) || Object.keys(value).length === 0) {
+      throw new ValidationError(
+        `Invalid contextContains: expected an object with initial and/or steps, got ${
+          describe(value)
+        }`,
+      );
+    }
+    for (const key of Object.keys(value)) {
+      if ((key !== "initial" && key !== "steps") || !isPlainObject(value[key])) {
+        throw new ValidationError(
+          `Invalid contextContains: ${
+            JSON.stringify(key)
+          } must be "initial" or "steps" with an object`,
+        );
+      }
+    }
+    return value;
+  },
+  updatedBefore: moment("updatedBefore"),
+  updatedAfter: moment("updatedAfter"),
+  insertedBefore: moment("insertedBefore"),
+  insertedAfter: moment("insertedAfter"),
 };
+
+/** The keys of {@linkcode InstanceFilter}. */
+const FILTER_KEYS = Object.keys(CHECKS);
 
 /**
  * Checks a filter and returns a frozen copy without `undefined` keys.
  *
  * @param filter The filter as given (untrusted).
+ * @param extra Other keys the caller accepts alongside the filter (such as claim's `owner`).
  * @returns The checked filter.
  * @throws {ValidationError} On an unknown key or an invalid value.
  *
@@ -46,52 +106,102 @@ const CHECKS: Record<keyof InstanceFilter, (value: unknown) => unknown> = {
  * validateFilter({ status: "running", workflow: undefined }); // { status: "running" }
  * ```
  */
-export function validateFilter(filter: unknown): Readonly<InstanceFilter> {
+export function validateFilter(filter: unknown, extra: readonly string[] = []): CheckedFilter {
   if (!isPlainObject(filter)) {
     throw new ValidationError(`Invalid filter: expected an object, got ${describe(filter)}`);
   }
   const checked: Record<string, unknown> = {};
   for (const key of Object.keys(filter)) {
+    if (extra.includes(key)) continue;
     if (!Object.hasOwn(CHECKS, key)) {
       throw new ValidationError(
         `Invalid filter: unknown key ${JSON.stringify(key)}, expected one of ${
-          Object.keys(CHECKS).join(", ")
+          [...FILTER_KEYS, ...extra].join(", ")
         }`,
       );
     }
     const value = filter[key];
     if (value !== undefined) checked[key] = CHECKS[key as keyof InstanceFilter](value);
   }
-  return Object.freeze(checked as InstanceFilter);
+  if (checked.contextContains !== undefined) {
+    checked.contextDocument = encodeContainment(checked.contextContains);
+  }
+  return Object.freeze(checked as CheckedFilter);
+}
+
+function encodeContainment(value: unknown): unknown {
+  try {
+    return JSON.parse(JSON.stringify(new TypedJsonWriter().encode(value, ["contextContains"])));
+  } catch (error) {
+    if (!(error instanceof SerializationError)) throw error;
+    throw new ValidationError(`Invalid contextContains: ${error.message}`, { cause: error });
+  }
 }
 
 /**
- * Whether the fields of an instance satisfy a checked filter (used by {@linkcode MemoryStorage}).
+ * What {@linkcode matchesFilter} looks at: an instance's columns and its stored context.
  *
- * @param instance The instance's id, workflow, version and status.
+ * @example
+ * ```ts
+ * import type { FilterSubject } from "@heph/pg";
+ *
+ * const subject: FilterSubject = {
+ *   id: "a", workflow: "W", workflowVersion: 1, status: "running",
+ *   insertedAt: 0, updatedAt: 0, context: () => ({ initial: {}, steps: {} }),
+ * };
+ * ```
+ */
+export interface FilterSubject {
+  /** The id. */
+  id: string;
+  /** The workflow name. */
+  workflow: string;
+  /** The workflow version. */
+  workflowVersion: number;
+  /** The status. */
+  status: InstanceStatus;
+  /** First stored, epoch milliseconds. */
+  insertedAt: number;
+  /** Last stored, epoch milliseconds. */
+  updatedAt: number;
+  /** The stored context in its JSON form, computed only when a containment needs it. */
+  context: () => unknown;
+}
+
+/**
+ * Whether an instance satisfies a checked filter, with the semantics of PgStorage's SQL (used
+ * by {@linkcode MemoryStorage}).
+ *
+ * @param subject The instance's columns and stored context.
  * @param filter A filter returned by {@linkcode validateFilter}.
  * @returns True when every key holds.
  *
  * @example
  * ```ts
- * import { matchesFilter } from "@heph/pg";
+ * import { matchesFilter, validateFilter } from "@heph/pg";
  *
- * matchesFilter({ id: "a", workflow: "Shop.Order", workflowVersion: 1, status: "running" }, {
- *   workflowFamily: "Shop.",
- * }); // true
+ * const subject = {
+ *   id: "a", workflow: "Shop.Order", workflowVersion: 1, status: "running" as const,
+ *   insertedAt: 0, updatedAt: 0, context: () => ({ initial: { n: 1 }, steps: {} }),
+ * };
+ * matchesFilter(subject, validateFilter({ workflowFamily: "Shop.", contextContains: { initial: { n: 1 } } })); // true
  * ```
  */
-export function matchesFilter(
-  instance: { id: string; workflow: string; workflowVersion: number; status: InstanceStatus },
-  filter: Readonly<InstanceFilter>,
-): boolean {
-  return (filter.id === undefined || instance.id === filter.id) &&
-    (filter.status === undefined || instance.status === filter.status) &&
-    (filter.statusIn === undefined || filter.statusIn.includes(instance.status)) &&
-    (filter.workflow === undefined || instance.workflow === filter.workflow) &&
+export function matchesFilter(subject: FilterSubject, filter: CheckedFilter): boolean {
+  return (filter.id === undefined || subject.id === filter.id) &&
+    (filter.status === undefined || subject.status === filter.status) &&
+    (filter.statusIn === undefined || filter.statusIn.includes(subject.status)) &&
+    (filter.workflow === undefined || subject.workflow === filter.workflow) &&
     (filter.workflowVersion === undefined ||
-      instance.workflowVersion === filter.workflowVersion) &&
-    (filter.workflowFamily === undefined || instance.workflow.startsWith(filter.workflowFamily));
+      subject.workflowVersion === filter.workflowVersion) &&
+    (filter.workflowFamily === undefined || subject.workflow.startsWith(filter.workflowFamily)) &&
+    (filter.updatedBefore === undefined || subject.updatedAt < filter.updatedBefore.getTime()) &&
+    (filter.updatedAfter === undefined || subject.updatedAt > filter.updatedAfter.getTime()) &&
+    (filter.insertedBefore === undefined ||
+      subject.insertedAt < filter.insertedBefore.getTime()) &&
+    (filter.insertedAfter === undefined || subject.insertedAt > filter.insertedAfter.getTime()) &&
+    (filter.contextDocument === undefined ||
+      jsonContains(subject.context(), filter.contextDocument));
 }
 
 /**
@@ -116,4 +226,136 @@ export function validateExpectedRevision(value: unknown): number | undefined {
     );
   }
   return value;
+}
+
+/** Checks a lease owner: 1 to 255 characters of storable text. */
+export function validateOwner(value: unknown): string {
+  return validateWorkflowName(value, "owner");
+}
+
+const MAX_LEASE_MS = 86_400_000;
+
+function integerIn(what: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw new ValidationError(
+      `Invalid ${what}: expected an integer from ${min} to ${max}, got ${describe(value)}`,
+    );
+  }
+  return value;
+}
+
+function optionsObject(what: string, value: unknown): Record<string, unknown> {
+  if (!isPlainObject(value)) {
+    throw new ValidationError(
+      `Invalid ${what} options: expected an object, got ${describe(value)}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Checks the options of `claim`.
+ *
+ * @param options As given.
+ * @returns The owner, lease duration, limit, and the checked filter.
+ * @throws {ValidationError} On a bad owner, duration, limit or filter.
+ *
+ * @example
+ * ```ts
+ * import { validateClaim } from "@heph/pg";
+ *
+ * validateClaim({ owner: "w1", leaseMs: 1000, status: "waiting" }).limit; // 1
+ * ```
+ */
+export function validateClaim(
+  options: ClaimOptions,
+): { owner: string; leaseMs: number; limit: number; filter: CheckedFilter } {
+  const given = optionsObject("claim", options);
+  return {
+    owner: validateOwner(given.owner),
+    leaseMs: integerIn("leaseMs", given.leaseMs, 1, MAX_LEASE_MS),
+    limit: given.limit === undefined ? 1 : integerIn("limit", given.limit, 1, 1000),
+    filter: validateFilter(given, ["owner", "leaseMs", "limit"]),
+  };
+}
+
+/**
+ * Checks the options of `renewLease` (with `leaseMs`) or `releaseLease` (without).
+ *
+ * @param options As given.
+ * @param withDuration Whether `leaseMs` is required.
+ * @returns The owner and the duration (0 when not required).
+ * @throws {ValidationError} On a bad owner or duration.
+ *
+ * @example
+ * ```ts
+ * import { validateLease } from "@heph/pg";
+ *
+ * validateLease({ owner: "w1", leaseMs: 5000 }, true); // { owner: "w1", leaseMs: 5000 }
+ * ```
+ */
+export function validateLease(
+  options: LeaseOptions | { owner: string },
+  withDuration: boolean,
+): { owner: string; leaseMs: number } {
+  const given = optionsObject("lease", options);
+  return {
+    owner: validateOwner(given.owner),
+    leaseMs: withDuration ? integerIn("leaseMs", given.leaseMs, 1, MAX_LEASE_MS) : 0,
+  };
+}
+
+/**
+ * Checks the options of `page` (or `scan`'s batch size, with `cursor` absent).
+ *
+ * @param options As given.
+ * @returns The limit and the cursor, or null.
+ * @throws {ValidationError} On a bad limit or a cursor that is not a string.
+ *
+ * @example
+ * ```ts
+ * import { validatePage } from "@heph/pg";
+ *
+ * validatePage({ limit: 50 }); // { limit: 50, cursor: null }
+ * ```
+ */
+export function validatePage(options: PageOptions): { limit: number; cursor: string | null } {
+  const given = optionsObject("page", options);
+  const cursor = given.cursor ?? null;
+  if (cursor !== null && typeof cursor !== "string") {
+    throw new ValidationError(`Invalid cursor: expected a string or null, got ${describe(cursor)}`);
+  }
+  return { limit: integerIn("limit", given.limit, 1, 1000), cursor };
+}
+
+/**
+ * Checks the options of `prune`.
+ *
+ * @param options As given.
+ * @returns The statuses, the moment and the limit.
+ * @throws {ValidationError} On bad statuses, a missing or invalid `olderThan`, or a bad limit.
+ *
+ * @example
+ * ```ts
+ * import { validatePrune } from "@heph/pg";
+ *
+ * validatePrune({ olderThan: new Date(0) }).statusIn; // ["completed", "failed"]
+ * ```
+ */
+export function validatePrune(
+  options: PruneOptions,
+): { statusIn: InstanceStatus[]; olderThan: Date; limit: number } {
+  const given = optionsObject("prune", options);
+  for (const key of Object.keys(given)) {
+    if (!["statusIn", "olderThan", "limit"].includes(key)) {
+      throw new ValidationError(`Invalid prune options: unknown key ${JSON.stringify(key)}`);
+    }
+  }
+  return {
+    statusIn: given.statusIn === undefined
+      ? [INSTANCE_STATUSES[3], INSTANCE_STATUSES[4]]
+      : statusList("statusIn")(given.statusIn),
+    olderThan: moment("olderThan")(given.olderThan),
+    limit: given.limit === undefined ? 1000 : integerIn("limit", given.limit, 1, 10_000),
+  };
 }

@@ -5,12 +5,70 @@
  */
 
 import type { SqlDriver } from "./driver.ts";
-import { ConflictError, DatabaseError, toDatabaseError, ValidationError } from "./errors.ts";
-import { validateExpectedRevision, validateFilter } from "./options.ts";
+import {
+  ConflictError,
+  DatabaseError,
+  type HephError,
+  LeaseConflictError,
+  toDatabaseError,
+  ValidationError,
+} from "./errors.ts";
 import type { StoredInstance, WorkflowInstance } from "./instance.ts";
+import { decodeCursor, encodeCursor } from "./cursor.ts";
+import {
+  validateClaim,
+  validateExpectedRevision,
+  validateFilter,
+  validateLease,
+  validateOwner,
+  validatePage,
+  validatePrune,
+} from "./options.ts";
+import { compileFilter, statements } from "./pg_sql.ts";
+import { scanPages } from "./scan.ts";
 import { DEFAULT_SCHEMA, quoteSchema } from "./schema.ts";
-import { decodeInstance, encodeInstance, type InstanceRow, validateId } from "./serializer.ts";
-import type { InstanceFilter, PutOptions, PutResult, Storage } from "./storage.ts";
+import {
+  decodeInstance,
+  describe,
+  encodeInstance,
+  encodeInstances,
+  type InstanceRow,
+  validateId,
+} from "./serializer.ts";
+import type {
+  ClaimOptions,
+  InstanceFilter,
+  LeaseOptions,
+  Page,
+  PageOptions,
+  PruneOptions,
+  PutOptions,
+  PutResult,
+  Storage,
+} from "./storage.ts";
+
+/**
+ * What {@linkcode PgStorageOptions.onQuery} receives after each statement: never parameter values.
+ *
+ * @example
+ * ```ts
+ * import type { QueryEvent } from "@heph/pg";
+ *
+ * const event: QueryEvent = { operation: "get", sql: "SELECT …", durationMs: 0.4, rowCount: 1 };
+ * ```
+ */
+export interface QueryEvent {
+  /** The storage operation: `get`, `put`, `putMany`, `delete`, `query`, `page`, `count`, `claim`, `renewLease`, `releaseLease` or `prune`. */
+  operation: string;
+  /** The SQL text (placeholders only; parameter values are never passed). */
+  sql: string;
+  /** How long the statement took, in milliseconds. */
+  durationMs: number;
+  /** Rows the statement returned (0 when it failed). */
+  rowCount: number;
+  /** The error, when it failed. */
+  error?: HephError;
+}
 
 /**
  * Options of {@linkcode PgStorage}.
@@ -20,7 +78,11 @@ import type { InstanceFilter, PutOptions, PutResult, Storage } from "./storage.t
  * import type { PgStorageOptions, SqlDriver } from "@heph/pg";
  *
  * declare const driver: SqlDriver;
- * const options: PgStorageOptions = { driver, schema: "tenant_a" };
+ * const options: PgStorageOptions = {
+ *   driver,
+ *   schema: "tenant_a",
+ *   onQuery: (event) => console.log(event.operation, event.durationMs.toFixed(1), "ms"),
+ * };
  * ```
  */
 export interface PgStorageOptions {
@@ -28,21 +90,12 @@ export interface PgStorageOptions {
   driver: SqlDriver;
   /** The schema holding `workflow_instances`; `"public"` by default. */
   schema?: string;
+  /**
+   * Called after every statement, succeeded or failed, for logs and traces. It must not throw
+   * (what it throws is ignored) and should return quickly: it runs on the operation's path.
+   */
+  onQuery?: (event: QueryEvent) => void;
 }
-
-/**
- * The columns, in forms every driver returns alike: numbers and timestamps as text (epoch
- * milliseconds), converted in the core. `state` stays jsonb: every driver parses it with
- * `JSON.parse` while rows are still arriving, which for many rows beats casting to text
- * (measured in bench/); the decoder accepts either form.
- */
-const COLUMNS = `w.id, w.workflow, w.workflow_version::text AS workflow_version, w.status, w.state,
-  w.revision::text AS revision,
-  (extract(epoch FROM w.inserted_at) * 1000)::text AS inserted_at,
-  (extract(epoch FROM w.updated_at) * 1000)::text AS updated_at`;
-
-/** The statement's time, at the millisecond precision a Date holds. */
-const NOW = `date_trunc('milliseconds', now())`;
 
 /**
  * Workflow instances in a PostgreSQL table, through any {@linkcode SqlDriver}. Every operation
@@ -68,21 +121,28 @@ export class PgStorage implements Storage {
   /** The schema this storage reads and writes. */
   readonly schema: string;
   #driver: SqlDriver;
-  #sql: Readonly<ReturnType<typeof statements>>;
+  #sql: ReturnType<typeof statements>;
+  #onQuery: ((event: QueryEvent) => void) | undefined;
 
   /**
    * Creates a storage over a driver, on one schema.
    *
-   * @param options The driver and the schema.
+   * @param options The driver, the schema and an optional `onQuery` hook.
    * @throws {ValidationError} When the schema is not a lowercase identifier of at most 63 characters.
    */
   constructor(options: PgStorageOptions) {
     if (typeof options?.driver?.query !== "function") {
       throw new ValidationError("Invalid options: driver must be a SqlDriver");
     }
+    if (options.onQuery !== undefined && typeof options.onQuery !== "function") {
+      throw new ValidationError(
+        `Invalid options: onQuery must be a function, got ${describe(options.onQuery)}`,
+      );
+    }
     this.schema = options.schema ?? DEFAULT_SCHEMA;
-    this.#sql = Object.freeze(statements(`${quoteSchema(this.schema)}.workflow_instances`));
+    this.#sql = statements(`${quoteSchema(this.schema)}.workflow_instances`);
     this.#driver = options.driver;
+    this.#onQuery = options.onQuery;
   }
 
   /**
@@ -94,44 +154,72 @@ export class PgStorage implements Storage {
    * @throws {CorruptRecordError} When the stored row cannot be decoded.
    */
   async get(id: string): Promise<StoredInstance | null> {
-    const rows = await this.#query(this.#sql.get, [validateId(id)]);
-    return rows.length === 0 ? null : decodeInstance(rows[0] as unknown as InstanceRow);
+    const rows = await this.#query("get", this.#sql.get, [validateId(id)]);
+    return rows.length === 0 ? null : decode(rows[0]);
   }
 
   /**
    * Inserts or updates an instance in one statement. The workflow version is fixed by the first
-   * insert. With `expectedRevision`, the check and the write are the same statement.
+   * insert. With `expectedRevision` and `owner`, the checks and the write are the same statement.
    *
    * @param instance The instance.
-   * @param options `expectedRevision`: `0` for "must not exist", `n` for "must be at revision n".
+   * @param options `expectedRevision` (`0`: must not exist, `n`: must be at revision n) and
+   *   `owner` (refused while another owner holds a live lease).
    * @returns The revision now stored.
    * @throws {ValidationError} On an invalid instance or option.
    * @throws {SerializationError} When a value cannot be stored faithfully.
    * @throws {ConflictError} When the expected revision does not match; nothing is written.
+   * @throws {LeaseConflictError} When another owner holds a live lease; nothing is written.
    */
   async put(instance: WorkflowInstance, options: PutOptions = {}): Promise<PutResult> {
     const expected = validateExpectedRevision(options?.expectedRevision);
+    const owner = options?.owner === undefined ? undefined : validateOwner(options.owner);
     const row = encodeInstance(instance);
-    const params = [row.id, row.workflow, row.workflowVersion, row.status, row.state];
-    if (expected === undefined) {
-      const rows = await this.#query(this.#sql.upsert, params);
+    const params: unknown[] = [row.id, row.workflow, row.workflowVersion, row.status, row.state];
+    if (expected === undefined && owner === undefined) {
+      const rows = await this.#query("put", this.#sql.upsert, params);
       return { revision: Number(rows[0].revision) };
     }
-    const [result] = expected === 0
-      ? await this.#query(this.#sql.insert, params)
-      : await this.#query(this.#sql.update, [
-        row.id,
-        row.workflow,
-        row.status,
-        row.state,
-        expected,
-      ]);
-    if (result.revision === null) {
-      // With expectedRevision 0 the row exists; a concurrent insert may be too new to read.
-      const actual = result.current !== null ? Number(result.current) : expected === 0 ? null : 0;
-      throw new ConflictError(row.id, expected, actual);
+    let text: string;
+    if (expected === undefined) text = this.#sql.upsertAsOwner;
+    else if (expected === 0) text = this.#sql.insert;
+    else {
+      params.splice(2, 1); // an update keeps the stored workflow version
+      params.push(expected);
+      text = this.#sql.update(owner !== undefined);
     }
-    return { revision: Number(result.revision) };
+    if (owner !== undefined && expected !== 0) params[5] = owner;
+    const [result] = await this.#query("put", text, params);
+    if (result.revision !== null) return { revision: Number(result.revision) };
+    if (owner !== undefined && expected !== 0 && heldByAnother(result, owner)) {
+      throw leaseConflict(row.id, owner, result);
+    }
+    // With expectedRevision 0 the row exists; a concurrent insert may be too new to read.
+    const actual = result.current !== null ? Number(result.current) : expected === 0 ? null : 0;
+    throw new ConflictError(row.id, expected ?? null, actual);
+  }
+
+  /**
+   * Inserts or updates several instances in one statement, all or nothing.
+   *
+   * @param instances The instances; each id at most once.
+   * @returns The revisions now stored, in the order given.
+   * @throws {ValidationError} On an invalid instance or a repeated id (nothing is written).
+   * @throws {SerializationError} When a value cannot be stored faithfully (nothing is written).
+   */
+  async putMany(instances: readonly WorkflowInstance[]): Promise<{ revisions: number[] }> {
+    const rows = encodeInstances(instances);
+    if (rows.length === 0) return { revisions: [] };
+    const json = `[${
+      rows.map((r) =>
+        `{"id":${JSON.stringify(r.id)},"workflow":${
+          JSON.stringify(r.workflow)
+        },"workflow_version":${r.workflowVersion},"status":"${r.status}","state":${r.state}}`
+      ).join(",")
+    }]`;
+    const result = await this.#query("putMany", this.#sql.putMany, [json]);
+    const revisions = new Map(result.map((r) => [r.id as string, Number(r.revision)]));
+    return { revisions: rows.map((r) => revisions.get(r.id)!) };
   }
 
   /**
@@ -141,11 +229,11 @@ export class PgStorage implements Storage {
    * @throws {ValidationError} On an invalid id.
    */
   async delete(id: string): Promise<void> {
-    await this.#query(this.#sql.delete, [validateId(id)]);
+    await this.#query("delete", this.#sql.delete, [validateId(id)]);
   }
 
   /**
-   * Lists instances matching a filter, ordered by insertion time then id.
+   * Lists all instances matching a filter, ordered by insertion time then id.
    *
    * @param filter Which instances; `{}` for all.
    * @returns The matches.
@@ -155,76 +243,202 @@ export class PgStorage implements Storage {
   async query(filter: InstanceFilter): Promise<StoredInstance[]> {
     const { where, params } = compileFilter(validateFilter(filter));
     const rows = await this.#query(
-      `${this.#sql.select} ${where} ORDER BY w.inserted_at, w.id COLLATE "C"`,
+      "query",
+      `${this.#sql.select} ${where} ${this.#sql.order}`,
       params,
     );
-    return rows.map((row) => decodeInstance(row as unknown as InstanceRow));
+    return rows.map(decode);
   }
 
-  async #query(text: string, params: unknown[]): Promise<Record<string, unknown>[]> {
+  /**
+   * Reads one page in insertion order (keyset pagination on insertion time and id): stable
+   * while others write, and as fast for the thousandth page as for the first.
+   *
+   * @param filter Which instances.
+   * @param options `limit` (1 to 1000) and the `cursor` of the previous page.
+   * @returns The items and the next cursor (null after the last page).
+   * @throws {ValidationError} On a bad filter, limit or cursor.
+   */
+  async page(filter: InstanceFilter, options: PageOptions): Promise<Page> {
+    const { limit, cursor } = validatePage(options);
+    const compiled = compileFilter(validateFilter(filter));
+    const conditions = compiled.where === "" ? [] : [compiled.where.slice("WHERE ".length)];
+    if (cursor !== null) {
+      const position = decodeCursor(cursor);
+      conditions.push(
+        this.#sql.after(compiled.bind(position.insertedAt), compiled.bind(position.id)),
+      );
+    }
+    const where = conditions.length === 0 ? "" : `WHERE ${conditions.join(" AND ")}`;
+    const text = `${this.#sql.page} ${where} ${this.#sql.order} LIMIT ${
+      compiled.bind(limit + 1)
+    }::integer`;
+    const rows = await this.#query("page", text, compiled.params);
+    const items = rows.slice(0, limit);
+    const last = rows.length > limit ? items[limit - 1] : undefined;
+    return {
+      items: items.map(decode),
+      nextCursor: last
+        ? encodeCursor({ insertedAt: String(last.position), id: String(last.id) })
+        : null,
+    };
+  }
+
+  /**
+   * Walks every matching instance, one page (one statement) at a time; memory stays bounded by
+   * the batch size.
+   *
+   * @param filter Which instances.
+   * @param options `batchSize`, 1 to 1000 (100 by default).
+   * @returns The instances, in insertion order.
+   * @throws {ValidationError} On a bad filter or batch size (when iteration starts).
+   */
+  scan(
+    filter: InstanceFilter,
+    options: { batchSize?: number } = {},
+  ): AsyncGenerator<StoredInstance, void, undefined> {
+    return scanPages((f, o) => this.page(f, o), filter, options?.batchSize);
+  }
+
+  /**
+   * Counts the matching instances.
+   *
+   * @param filter Which instances.
+   * @returns How many.
+   * @throws {ValidationError} On a bad filter.
+   */
+  async count(filter: InstanceFilter): Promise<number> {
+    const { where, params } = compileFilter(validateFilter(filter));
+    const [row] = await this.#query("count", `${this.#sql.count} ${where}`, params);
+    return Number(row.n);
+  }
+
+  /**
+   * Atomically leases up to `limit` matching instances whose lease is free or expired, oldest
+   * first (`FOR UPDATE SKIP LOCKED`: concurrent claims never take the same instance).
+   *
+   * @param options `owner`, `leaseMs`, `limit` (1 by default) and any filter key.
+   * @returns The instances now leased to `owner`, with their `lease`.
+   * @throws {ValidationError} On a bad owner, duration, limit or filter.
+   */
+  async claim(options: ClaimOptions): Promise<StoredInstance[]> {
+    const { owner, leaseMs, limit, filter } = validateClaim(options);
+    const compiled = compileFilter(filter);
+    const text = this.#sql.claim(
+      compiled.where,
+      compiled.bind(owner),
+      compiled.bind(leaseMs),
+      compiled.bind(limit),
+    );
+    return (await this.#query("claim", text, compiled.params)).map(decode);
+  }
+
+  /**
+   * Extends a live lease the caller holds to `leaseMs` from now.
+   *
+   * @param id The instance id.
+   * @param options `owner` and `leaseMs`.
+   * @returns The new expiry.
+   * @throws {LeaseConflictError} When the lease is held by someone else, has expired, or the
+   *   instance is gone.
+   */
+  async renewLease(id: string, options: LeaseOptions): Promise<{ expiresAt: Date }> {
+    const { owner, leaseMs } = validateLease(options, true);
+    const [row] = await this.#query("renewLease", this.#sql.renew, [
+      validateId(id),
+      owner,
+      leaseMs,
+    ]);
+    if (row.expires_at === null) throw leaseConflict(id, owner, row);
+    return { expiresAt: new Date(Number(row.expires_at)) };
+  }
+
+  /**
+   * Gives up a live lease the caller holds.
+   *
+   * @param id The instance id.
+   * @param options `owner`.
+   * @throws {LeaseConflictError} When the lease is held by someone else, has expired, or the
+   *   instance is gone.
+   */
+  async releaseLease(id: string, options: { owner: string }): Promise<void> {
+    const { owner } = validateLease(options, false);
+    const [row] = await this.#query("releaseLease", this.#sql.release, [validateId(id), owner]);
+    if (row.released === null) throw leaseConflict(id, owner, row);
+  }
+
+  /**
+   * Deletes up to `limit` instances in the given statuses last stored before `olderThan`, in one
+   * statement that skips rows other transactions hold. Loop until it returns 0.
+   *
+   * @param options `statusIn` (completed and failed by default), `olderThan`, `limit` (1000).
+   * @returns How many were deleted.
+   * @throws {ValidationError} On bad statuses, a missing `olderThan` or a bad limit.
+   */
+  async prune(options: PruneOptions): Promise<number> {
+    const { statusIn, olderThan, limit } = validatePrune(options);
+    const params = [JSON.stringify(statusIn), olderThan.toISOString(), limit];
+    const [row] = await this.#query("prune", this.#sql.prune, params);
+    return Number(row.n);
+  }
+
+  async #query(
+    operation: string,
+    text: string,
+    params: unknown[],
+  ): Promise<Record<string, unknown>[]> {
+    const started = performance.now();
+    let rows: Record<string, unknown>[] = [];
+    let failure: HephError | undefined;
     try {
-      return (await this.#driver.query(text, params)).rows;
+      rows = (await this.#driver.query(text, params)).rows;
+      return rows;
     } catch (error) {
-      const wrapped = toDatabaseError(error);
-      if (wrapped.code === "42P01") {
-        throw new DatabaseError(
-          `Table ${
-            quoteSchema(this.schema)
-          }.workflow_instances does not exist: run migrate(driver, { schema: "${this.schema}" }) or deno task migrate first`,
-          { sqlState: "42P01", cause: error },
-        );
+      failure = this.#explain(error);
+      throw failure;
+    } finally {
+      if (this.#onQuery) {
+        const event: QueryEvent = {
+          operation,
+          sql: text,
+          durationMs: performance.now() - started,
+          rowCount: rows.length,
+        };
+        if (failure) event.error = failure;
+        try {
+          this.#onQuery(event);
+        } catch { /* a hook never breaks an operation */ }
       }
-      throw wrapped;
     }
   }
-}
 
-function statements(table: string) {
-  const insertColumns = `INSERT INTO ${table} AS t
-    (id, workflow, workflow_version, status, state, revision, inserted_at, updated_at)
-    VALUES ($1, $2, $3::integer, $4, $5::text::jsonb, 1, ${NOW}, ${NOW})`;
-  // On a conflict, the revision found: FOR SHARE waits for a concurrent writer and reads its
-  // committed row, so `actual` is the revision a retry should expect.
-  const current = `(SELECT revision::text FROM ${table} WHERE id = $1 FOR SHARE) AS current`;
-  return {
-    get: `SELECT ${COLUMNS} FROM ${table} w WHERE w.id = $1`,
-    select: `SELECT ${COLUMNS} FROM ${table} w`,
-    delete: `DELETE FROM ${table} WHERE id = $1`,
-    upsert: `${insertColumns}
-    ON CONFLICT (id) DO UPDATE SET workflow = EXCLUDED.workflow, status = EXCLUDED.status,
-      state = EXCLUDED.state, revision = t.revision + 1, updated_at = EXCLUDED.updated_at
-    RETURNING revision::text AS revision`,
-    insert: `WITH written AS (${insertColumns} ON CONFLICT (id) DO NOTHING RETURNING revision)
-    SELECT (SELECT revision::text FROM written) AS revision, ${current}`,
-    update: `WITH written AS (
-      UPDATE ${table} SET workflow = $2, status = $3, state = $4::text::jsonb,
-        revision = revision + 1, updated_at = ${NOW}
-      WHERE id = $1 AND revision = $5::bigint
-      RETURNING revision)
-    SELECT (SELECT revision::text FROM written) AS revision, ${current}`,
-  };
-}
-
-function compileFilter(filter: Readonly<InstanceFilter>): { where: string; params: unknown[] } {
-  const params: unknown[] = [];
-  const bind = (value: unknown) => `$${params.push(value)}`;
-  const conditions: string[] = [];
-  if (filter.id !== undefined) conditions.push(`w.id = ${bind(filter.id)}`);
-  if (filter.status !== undefined) conditions.push(`w.status = ${bind(filter.status)}`);
-  if (filter.statusIn !== undefined) {
-    conditions.push(
-      filter.statusIn.length === 0
-        ? "false"
-        : `w.status IN (${filter.statusIn.map(bind).join(", ")})`,
+  #explain(error: unknown): HephError {
+    const wrapped = toDatabaseError(error);
+    if (wrapped.code !== "42P01" && wrapped.code !== "42703") return wrapped;
+    return new DatabaseError(
+      `Table ${
+        quoteSchema(this.schema)
+      }.workflow_instances is missing or not migrated to the latest version: run migrate(driver, { schema: "${this.schema}" }) or deno task migrate`,
+      { sqlState: wrapped.code, cause: error },
     );
   }
-  if (filter.workflow !== undefined) conditions.push(`w.workflow = ${bind(filter.workflow)}`);
-  if (filter.workflowVersion !== undefined) {
-    conditions.push(`w.workflow_version = ${bind(filter.workflowVersion)}::integer`);
-  }
-  if (filter.workflowFamily !== undefined) {
-    const pattern = filter.workflowFamily.replace(/[\\%_]/g, "\\$&") + "%";
-    conditions.push(`w.workflow LIKE ${bind(pattern)} ESCAPE E'\\\\'`);
-  }
-  return { where: conditions.length === 0 ? "" : `WHERE ${conditions.join(" AND ")}`, params };
+}
+
+function decode(row: Record<string, unknown>): StoredInstance {
+  return decodeInstance(row as unknown as InstanceRow);
+}
+
+function heldByAnother(row: Record<string, unknown>, owner: string): boolean {
+  return row.holder !== null && row.holder !== owner && row.holder_live === "true";
+}
+
+function leaseConflict(
+  id: string,
+  owner: string,
+  row: Record<string, unknown>,
+): LeaseConflictError {
+  const holder = heldByAnother(row, owner)
+    ? { owner: String(row.holder), expiresAt: new Date(Number(row.holder_expires)) }
+    : null;
+  return new LeaseConflictError(id, owner, holder);
 }

@@ -13,6 +13,7 @@ import { CorruptRecordError, ValidationError } from "./errors.ts";
 import {
   type HistoryEntry,
   INSTANCE_STATUSES,
+  type InstanceLease,
   type InstanceStatus,
   type StoredInstance,
   type WorkflowInstance,
@@ -87,6 +88,10 @@ export interface InstanceRow {
   inserted_at: unknown;
   /** A Date, an ISO string, or epoch milliseconds (number or numeric string). */
   updated_at: unknown;
+  /** Who holds the lease, or null (absent before migration 2). */
+  lease_owner?: unknown;
+  /** When the lease lapses, in any of the timestamp forms above, or null. */
+  lease_expires_at?: unknown;
 }
 
 /**
@@ -224,6 +229,29 @@ export function encodeInstance(instance: WorkflowInstance): EncodedInstance {
   return { id, workflow, workflowVersion, status, state: JSON.stringify(state) };
 }
 
+/**
+ * Encodes a batch for `putMany`, refusing a repeated id (one statement cannot write a row twice).
+ *
+ * @param instances The instances.
+ * @returns Their encodings, in order.
+ * @throws {ValidationError} On an invalid instance or a repeated id.
+ * @throws {SerializationError} When a value cannot be stored faithfully.
+ */
+export function encodeInstances(instances: readonly WorkflowInstance[]): EncodedInstance[] {
+  if (!Array.isArray(instances)) {
+    throw new ValidationError(`Invalid instances: expected a list, got ${describe(instances)}`);
+  }
+  const rows = instances.map((instance) => encodeInstance(instance));
+  const seen = new Set<string>();
+  for (const row of rows) {
+    if (seen.has(row.id)) {
+      throw new ValidationError(`Invalid instances: id ${JSON.stringify(row.id)} appears twice`);
+    }
+    seen.add(row.id);
+  }
+  return rows;
+}
+
 function encodeRecord(value: unknown, path: JsonPath, writer: TypedJsonWriter): unknown {
   if (!isPlainObject(value)) throw shapeError(formatPath(path), "a plain object", value);
   return writer.encode(value, path);
@@ -322,7 +350,14 @@ export function decodeInstance(row: InstanceRow): StoredInstance {
     revision: integerColumn(row.revision, "revision", id),
     insertedAt: timestampColumn(row.inserted_at, "inserted_at", id),
     updatedAt: timestampColumn(row.updated_at, "updated_at", id),
+    lease: decodeLease(row, id),
   } as StoredInstance;
+}
+
+function decodeLease(row: InstanceRow, id: string): InstanceLease | null {
+  if (row.lease_owner == null && row.lease_expires_at == null) return null;
+  const owner = column<string>(row.lease_owner, "lease_owner", id, (v) => typeof v === "string");
+  return { owner, expiresAt: timestampColumn(row.lease_expires_at, "lease_expires_at", id) };
 }
 
 function parseState(value: unknown, id: string): Record<string, unknown> {

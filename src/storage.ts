@@ -7,11 +7,11 @@
 import type { InstanceStatus, StoredInstance, WorkflowInstance } from "./instance.ts";
 
 /**
- * Which instances a query selects. Every given key must hold; `{}` selects all. An unknown key
- * or an invalid value is a {@linkcode ValidationError}: a typo never selects everything.
+ * Which instances an operation selects. Every given key must hold; `{}` selects all. An unknown
+ * key or an invalid value is a {@linkcode ValidationError}: a typo never selects everything.
  * A key whose value is `undefined` counts as absent.
  *
- * @example Waiting or running orders of version 2
+ * @example Waiting or running orders of version 2 for one customer, untouched for an hour
  * ```ts
  * import type { InstanceFilter } from "@heph/pg";
  *
@@ -19,6 +19,8 @@ import type { InstanceStatus, StoredInstance, WorkflowInstance } from "./instanc
  *   statusIn: ["waiting", "running"],
  *   workflow: "Shop.OrderWorkflow",
  *   workflowVersion: 2,
+ *   contextContains: { initial: { customer_id: 42 } },
+ *   updatedBefore: new Date(Date.now() - 3_600_000),
  * };
  * ```
  */
@@ -35,16 +37,31 @@ export interface InstanceFilter {
   workflowVersion?: number;
   /** Workflow names starting with this prefix; `%`, `_` and `\` are literal. */
   workflowFamily?: string;
+  /**
+   * The context contains this document, with PostgreSQL's jsonb containment (`@>`): every key
+   * given must be present with a containing value; arrays contain the elements given, in any
+   * order. Values are encoded as they are stored (a `Date` matches its ISO string, a `BigInt`
+   * its decimal string, a `Set` its elements), so the `state` GIN index serves the query.
+   */
+  contextContains?: { initial?: Record<string, unknown>; steps?: Record<string, unknown> };
+  /** Last stored before this moment. */
+  updatedBefore?: Date;
+  /** Last stored after this moment. */
+  updatedAfter?: Date;
+  /** First stored before this moment. */
+  insertedBefore?: Date;
+  /** First stored after this moment. */
+  insertedAfter?: Date;
 }
 
 /**
  * Options of {@linkcode Storage.put}.
  *
- * @example Insert only
+ * @example Update only what I read, and only while I hold the lease
  * ```ts
  * import type { PutOptions } from "@heph/pg";
  *
- * const mustNotExist: PutOptions = { expectedRevision: 0 };
+ * const options: PutOptions = { expectedRevision: 4, owner: "worker-1" };
  * ```
  */
 export interface PutOptions {
@@ -53,6 +70,11 @@ export interface PutOptions {
    * otherwise throw {@linkcode ConflictError} and write nothing.
    */
   expectedRevision?: number;
+  /**
+   * The worker writing. When another owner holds a live lease on the instance, the put throws
+   * {@linkcode LeaseConflictError} and writes nothing. Without it, leases are not checked.
+   */
+  owner?: string;
 }
 
 /**
@@ -71,7 +93,98 @@ export interface PutResult {
 }
 
 /**
- * Where workflow instances live. Every method is atomic on its own.
+ * Options of {@linkcode Storage.claim}: who claims, for how long, how many, and which instances
+ * (any {@linkcode InstanceFilter} key).
+ *
+ * @example Take up to 10 waiting orders for 30 seconds
+ * ```ts
+ * import type { ClaimOptions } from "@heph/pg";
+ *
+ * const options: ClaimOptions = { owner: "worker-1", leaseMs: 30_000, limit: 10, status: "waiting" };
+ * ```
+ */
+export interface ClaimOptions extends InstanceFilter {
+  /** The worker claiming: 1 to 255 characters. */
+  owner: string;
+  /** How long the lease lasts, in milliseconds (1 ms to 24 hours). */
+  leaseMs: number;
+  /** How many instances to take at most (1 to 1000); 1 by default. */
+  limit?: number;
+}
+
+/**
+ * Options of {@linkcode Storage.renewLease}.
+ *
+ * @example
+ * ```ts
+ * import type { LeaseOptions } from "@heph/pg";
+ *
+ * const options: LeaseOptions = { owner: "worker-1", leaseMs: 30_000 };
+ * ```
+ */
+export interface LeaseOptions {
+  /** The worker holding the lease. */
+  owner: string;
+  /** The new duration, from now, in milliseconds. */
+  leaseMs: number;
+}
+
+/**
+ * Options of {@linkcode Storage.page}.
+ *
+ * @example
+ * ```ts
+ * import type { PageOptions } from "@heph/pg";
+ *
+ * const first: PageOptions = { limit: 100 };
+ * ```
+ */
+export interface PageOptions {
+  /** Items per page, 1 to 1000. */
+  limit: number;
+  /** Where to continue: the `nextCursor` of the previous page. Absent for the first page. */
+  cursor?: string | null;
+}
+
+/**
+ * One page of instances, and where the next one starts.
+ *
+ * @example
+ * ```ts
+ * import type { Page } from "@heph/pg";
+ *
+ * const last: Page = { items: [], nextCursor: null };
+ * ```
+ */
+export interface Page {
+  /** The instances, in insertion order. */
+  items: StoredInstance[];
+  /** Pass it as `cursor` for the next page; null after the last one. */
+  nextCursor: string | null;
+}
+
+/**
+ * Options of {@linkcode Storage.prune}.
+ *
+ * @example Forget what finished more than 30 days ago, 500 at a time
+ * ```ts
+ * import type { PruneOptions } from "@heph/pg";
+ *
+ * const options: PruneOptions = { olderThan: new Date(Date.now() - 30 * 86_400_000), limit: 500 };
+ * ```
+ */
+export interface PruneOptions {
+  /** Which statuses to forget; `["completed", "failed"]` by default. */
+  statusIn?: readonly InstanceStatus[];
+  /** Only instances last stored before this moment. Required. */
+  olderThan: Date;
+  /** At most this many per call (1 to 10000); 1000 by default. Call again until it returns 0. */
+  limit?: number;
+}
+
+/**
+ * Where workflow instances live. Every method is atomic on its own; on PostgreSQL, every method
+ * is one SQL statement (`scan` is one per page).
  *
  * @example Code against the contract, run on any store
  * ```ts
@@ -98,10 +211,17 @@ export interface Storage {
    * Inserts or replaces an instance. The workflow version is fixed by the first insert.
    *
    * @param instance The instance.
-   * @param options An optional expected revision.
+   * @param options An optional expected revision, and the owner for the lease check.
    * @returns The revision now stored.
    */
   put(instance: WorkflowInstance, options?: PutOptions): Promise<PutResult>;
+  /**
+   * Inserts or replaces several instances at once, all or nothing, as `put` would one by one.
+   *
+   * @param instances The instances; each id at most once.
+   * @returns The revisions now stored, in the order given.
+   */
+  putMany(instances: readonly WorkflowInstance[]): Promise<{ revisions: number[] }>;
   /**
    * Deletes an instance; deleting one that does not exist is not an error.
    *
@@ -109,10 +229,64 @@ export interface Storage {
    */
   delete(id: string): Promise<void>;
   /**
-   * Lists the instances matching a filter, ordered by insertion time then id.
+   * Lists all instances matching a filter, ordered by insertion time then id.
    *
    * @param filter Which instances.
    * @returns The matches.
    */
   query(filter: InstanceFilter): Promise<StoredInstance[]>;
+  /**
+   * Reads one page of the instances matching a filter, in insertion order (keyset pagination:
+   * stable while others insert, update and delete).
+   *
+   * @param filter Which instances.
+   * @param options The page size and the cursor of the previous page.
+   * @returns The page and the next cursor.
+   */
+  page(filter: InstanceFilter, options: PageOptions): Promise<Page>;
+  /**
+   * Walks every instance matching a filter, one page at a time.
+   *
+   * @param filter Which instances.
+   * @param options `batchSize`, the page size (100 by default).
+   * @returns The instances, in insertion order.
+   */
+  scan(filter: InstanceFilter, options?: { batchSize?: number }): AsyncIterable<StoredInstance>;
+  /**
+   * Counts the instances matching a filter.
+   *
+   * @param filter Which instances.
+   * @returns How many.
+   */
+  count(filter: InstanceFilter): Promise<number>;
+  /**
+   * Leases up to `limit` matching instances whose lease is free or expired to `owner`, oldest
+   * first, skipping those another claim is taking at the same moment.
+   *
+   * @param options The owner, the lease duration, the limit and the filter.
+   * @returns The instances now leased to `owner`.
+   */
+  claim(options: ClaimOptions): Promise<StoredInstance[]>;
+  /**
+   * Extends a lease the caller holds.
+   *
+   * @param id The instance id.
+   * @param options The owner and the new duration from now.
+   * @returns When the lease now lapses.
+   */
+  renewLease(id: string, options: LeaseOptions): Promise<{ expiresAt: Date }>;
+  /**
+   * Gives up a lease the caller holds.
+   *
+   * @param id The instance id.
+   * @param options The owner.
+   */
+  releaseLease(id: string, options: { owner: string }): Promise<void>;
+  /**
+   * Deletes finished instances last stored before a moment, at most `limit` at a time.
+   *
+   * @param options The statuses, the moment and the limit.
+   * @returns How many were deleted.
+   */
+  prune(options: PruneOptions): Promise<number>;
 }

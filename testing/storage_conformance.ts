@@ -133,7 +133,7 @@ export function richInstance(id: string): WorkflowInstance {
  * ```
  */
 export function withoutBookkeeping(stored: StoredInstance): WorkflowInstance {
-  const { revision: _r, insertedAt: _i, updatedAt: _u, ...instance } = stored;
+  const { revision: _r, insertedAt: _i, updatedAt: _u, lease: _l, ...instance } = stored;
   return instance;
 }
 

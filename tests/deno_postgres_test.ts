@@ -40,6 +40,7 @@ import {
   type DenoPostgresPool,
 } from "../drivers/deno_postgres.ts";
 import { checkDriverConformance } from "./support/conformance.ts";
+import { checkMigrationRoundTrip } from "./support/driver_checks.ts";
 import { withTestSchema } from "./support/test_db.ts";
 
 /** The parts of deno-postgres' module these tests use. */
@@ -182,26 +183,10 @@ if (!modulePath) {
         },
       );
 
-      await t.step("migrations go up, down and up again", async () => {
-        const target = `${db.schema}_m`;
-        const latest = MIGRATIONS.at(-1)!.version;
-        try {
-          const up = await migrate(driver, { schema: target });
-          assert.deepEqual(up.steps.map((s) => [s.version, s.direction]), [[1, "up"]]);
-          assert.equal((await migrationStatus(driver, { schema: target })).version, latest);
-          const storage = new PgStorage({ driver, schema: target });
-          await storage.put(newInstance({ id: "m::1", workflow: "W" }));
-          const down = await migrate(driver, { schema: target, to: 0 });
-          assert.deepEqual(down.steps.map((s) => [s.version, s.direction]), [[1, "down"]]);
-          assert.equal((await migrationStatus(driver, { schema: target })).version, 0);
-          const again = await migrate(driver, { schema: target });
-          assert.deepEqual(again.steps.map((s) => [s.version, s.direction]), [[1, "up"]]);
-          assert.equal(await storage.get("m::1"), null);
-          assert.deepEqual((await migrate(driver, { schema: target })).steps, []);
-        } finally {
-          await driver.query(`DROP SCHEMA IF EXISTS "${target}" CASCADE`);
-        }
-      });
+      await t.step(
+        "migrations go up, down and up again",
+        () => checkMigrationRoundTrip(driver, `${db.schema}_m`),
+      );
 
       await t.step(
         "a failed transaction rolls back everything and keeps the SQLSTATE",

@@ -172,20 +172,31 @@ Deno.test("PgStorage", async (t) => {
       },
     );
 
-    await t.step("indexes exist on status, workflow, (workflow, version) and state", async () => {
-      const { rows } = await raw(
-        `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname`,
-        [db.schema],
-      );
-      const defs = Object.fromEntries(
-        rows.map((r: Record<string, string>) => [r.indexname, r.indexdef]),
-      );
-      assert.match(defs.workflow_instances_status_idx, /\(status\)/);
-      assert.match(defs.workflow_instances_workflow_idx, /\(workflow text_pattern_ops\)/);
-      assert.match(defs.workflow_instances_workflow_version_idx, /\(workflow, workflow_version\)/);
-      assert.match(defs.workflow_instances_state_idx, /gin \(state jsonb_path_ops\)/);
-      assert.match(defs.workflow_instances_pkey, /\(id\)/);
-    });
+    await t.step(
+      "indexes serve status, insertion order, workflow, (workflow, version) and state",
+      async () => {
+        const { rows } = await raw(
+          `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname`,
+          [db.schema],
+        );
+        const defs = Object.fromEntries(
+          rows.map((r: Record<string, string>) => [r.indexname, r.indexdef]),
+        );
+        assert.equal(defs.workflow_instances_status_idx, undefined, "replaced by status_order_idx");
+        assert.match(
+          defs.workflow_instances_status_order_idx,
+          /\(status, inserted_at, id COLLATE "C"\)/,
+        );
+        assert.match(defs.workflow_instances_order_idx, /\(inserted_at, id COLLATE "C"\)/);
+        assert.match(defs.workflow_instances_workflow_idx, /\(workflow text_pattern_ops\)/);
+        assert.match(
+          defs.workflow_instances_workflow_version_idx,
+          /\(workflow, workflow_version\)/,
+        );
+        assert.match(defs.workflow_instances_state_idx, /gin \(state jsonb_path_ops\)/);
+        assert.match(defs.workflow_instances_pkey, /\(id\)/);
+      },
+    );
 
     await t.step("two schemas are two tenants that never see each other", async () => {
       const other = `${db.schema}_b`;

@@ -10,6 +10,7 @@ import {
   DatabaseError,
   migrate,
   MigrationError,
+  MIGRATIONS,
   migrationStatus,
   newInstance,
   PgStorage,
@@ -175,32 +176,45 @@ export async function checkDriverBehaviour(
       assert.deepEqual(contained.rows, [{ id: "json::1" }]);
     });
 
-    await t.step("migrations go up, down to 0 and up again", async () => {
-      const target = `${prefix}_migrations`;
-      try {
-        const up = await migrate(driver, { schema: target });
-        assert.deepEqual(up.steps.map((s) => [s.version, s.direction]), [[1, "up"]]);
-        assert.deepEqual((await migrate(driver, { schema: target })).steps, []);
-        const tenant = new PgStorage({ driver, schema: target });
-        await tenant.put(newInstance({ id: "m::1", workflow: "W" }));
-        const down = await migrate(driver, { schema: target, to: 0 });
-        assert.deepEqual(down.steps.map((s) => [s.version, s.direction]), [[1, "down"]]);
-        assert.equal((await migrationStatus(driver, { schema: target })).version, 0);
-        await assert.rejects(tenant.get("m::1"), (error: unknown) => {
-          assert.ok(error instanceof DatabaseError);
-          assert.equal(error.code, "42P01");
-          return true;
-        });
-        const again = await migrate(driver, { schema: target });
-        assert.deepEqual(again.steps.map((s) => [s.version, s.direction]), [[1, "up"]]);
-        const status = await migrationStatus(driver, { schema: target });
-        assert.equal(status.version, 1);
-        assert.ok(status.applied.every((a) => a.checksumMatches));
-        assert.equal(await tenant.get("m::1"), null);
-      } finally {
-        await driver.query(`DROP SCHEMA IF EXISTS "${target}" CASCADE`);
-      }
+    await t.step(
+      "migrations go up, down to 0 and up again",
+      () => checkMigrationRoundTrip(driver, `${prefix}_migrations`),
+    );
+  } finally {
+    await driver.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  }
+}
+
+/**
+ * Migrates a fresh schema up through `driver`, stores an instance, goes down to 0 (the table is
+ * gone: 42P01), and up again (empty), checking each step's report; drops the schema after.
+ */
+export async function checkMigrationRoundTrip(driver: SqlDriver, schema: string): Promise<void> {
+  const ups = MIGRATIONS.map((m) => [m.version, "up"]);
+  try {
+    const up = await migrate(driver, { schema });
+    assert.deepEqual(up.steps.map((s) => [s.version, s.direction]), ups);
+    assert.deepEqual((await migrate(driver, { schema })).steps, []);
+    const tenant = new PgStorage({ driver, schema });
+    await tenant.put(newInstance({ id: "m::1", workflow: "W", initial: { n: 1n } }));
+    assert.equal((await tenant.get("m::1"))?.context.initial.n, 1n);
+    const down = await migrate(driver, { schema, to: 0 });
+    assert.deepEqual(
+      down.steps.map((s) => [s.version, s.direction]),
+      MIGRATIONS.map((m) => [m.version, "down"]).reverse(),
+    );
+    assert.equal((await migrationStatus(driver, { schema })).version, 0);
+    await assert.rejects(tenant.get("m::1"), (error: unknown) => {
+      assert.ok(error instanceof DatabaseError);
+      assert.equal(error.code, "42P01");
+      return true;
     });
+    const again = await migrate(driver, { schema });
+    assert.deepEqual(again.steps.map((s) => [s.version, s.direction]), ups);
+    const status = await migrationStatus(driver, { schema });
+    assert.equal(status.version, MIGRATIONS.at(-1)!.version);
+    assert.ok(status.applied.every((a) => a.checksumMatches));
+    assert.equal(await tenant.get("m::1"), null);
   } finally {
     await driver.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
   }

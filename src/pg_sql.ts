@@ -1,0 +1,189 @@
+/**
+ * The SQL PgStorage sends: every statement text, built once per schema, and the filter
+ * compiler. Each storage operation is exactly one of these statements.
+ *
+ * @module
+ */
+
+import type { CheckedFilter } from "./options.ts";
+
+/** An expression's epoch milliseconds as text (numeric: exact, and `Infinity` when infinite). */
+const ms = (expression: string) => `(extract(epoch FROM ${expression}) * 1000)::text`;
+
+/**
+ * The columns, in forms every driver returns alike: numbers and timestamps as text, converted in
+ * the core. `state` stays jsonb: every driver parses it with `JSON.parse` while rows are still
+ * arriving, which for many rows beats casting to text (measured in bench/); the decoder accepts
+ * either form.
+ */
+const COLUMNS = `w.id, w.workflow, w.workflow_version::text AS workflow_version, w.status, w.state,
+  w.revision::text AS revision, ${ms("w.inserted_at")} AS inserted_at,
+  ${ms("w.updated_at")} AS updated_at, w.lease_owner, ${
+  ms("w.lease_expires_at")
+} AS lease_expires_at`;
+
+/** The statement's time, at the millisecond precision a Date holds. */
+const NOW = `date_trunc('milliseconds', now())`;
+
+/** Insertion order: the order of `query`, pages and claims (served by the keyset indexes). */
+const ORDER = `w.inserted_at, w.id COLLATE "C"`;
+
+/** An exact, session-independent form of the insertion time, for cursors. */
+const POSITION = `to_char(w.inserted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+/** A lease that no longer stops anyone. */
+const lapsed = (alias: string) =>
+  `(${alias}.lease_expires_at IS NULL OR ${alias}.lease_expires_at <= now())`;
+
+/**
+ * The outcome of a conditional write `written` (a CTE returning `column`): what it wrote, and
+ * only when it wrote nothing, what stands in its way — the row as it now is, read FOR SHARE so
+ * a concurrent writer's committed row is what gets reported. The lateral subquery depends on
+ * the write's result, so the write runs first and a successful one takes no extra lock.
+ */
+const outcome = (table: string, column: string, as: string) =>
+  `SELECT w0.${as}, c.revision::text AS current, c.lease_owner AS holder,
+    ${ms("c.lease_expires_at")} AS holder_expires, (c.lease_expires_at > now())::text AS holder_live
+  FROM (SELECT (SELECT ${column} FROM written) AS ${as}) AS w0 LEFT JOIN LATERAL
+    (SELECT revision, lease_owner, lease_expires_at FROM ${table}
+      WHERE id = $1 AND w0.${as} IS NULL FOR SHARE) AS c ON true`;
+
+/**
+ * Every statement for one table.
+ *
+ * @param table The schema-qualified, quoted table name.
+ * @returns The statement texts (filters and limits are appended by `compileFilter` callers).
+ */
+export function statements(table: string) {
+  const values = `VALUES ($1, $2, $3::integer, $4, $5::text::jsonb, 1, ${NOW}, ${NOW})`;
+  const insert = `INSERT INTO ${table} AS t
+    (id, workflow, workflow_version, status, state, revision, inserted_at, updated_at)`;
+  const replace = `ON CONFLICT (id) DO UPDATE SET workflow = EXCLUDED.workflow,
+    status = EXCLUDED.status, state = EXCLUDED.state, revision = t.revision + 1,
+    updated_at = EXCLUDED.updated_at`;
+  return Object.freeze({
+    get: `SELECT ${COLUMNS} FROM ${table} w WHERE w.id = $1`,
+    select: `SELECT ${COLUMNS} FROM ${table} w`,
+    order: `ORDER BY ${ORDER}`,
+    page: `SELECT ${COLUMNS}, ${POSITION} AS position FROM ${table} w`,
+    after: (at: string, id: string) =>
+      `(w.inserted_at, w.id COLLATE "C") > (${at}::timestamptz, ${id})`,
+    count: `SELECT count(*)::text AS n FROM ${table} w`,
+    delete: `DELETE FROM ${table} WHERE id = $1`,
+    upsert: `${insert} ${values} ${replace} RETURNING revision::text AS revision`,
+    /** Upsert unless another owner ($6) holds a live lease. */
+    upsertAsOwner: `WITH written AS (${insert} ${values} ${replace} WHERE ${
+      leaseAllows("t", "$6")
+    } RETURNING revision)
+    ${outcome(table, "revision::text", "revision")}`,
+    /** Insert only if the id is free (expectedRevision 0). */
+    insert: `WITH written AS (${insert} ${values} ON CONFLICT (id) DO NOTHING RETURNING revision)
+    ${outcome(table, "revision::text", "revision")}`,
+    /** Update only at revision $5 (and, with an owner $6, unless another holds a live lease). */
+    update: (asOwner: boolean) =>
+      `WITH written AS (
+      UPDATE ${table} AS t SET workflow = $2, status = $3, state = $4::text::jsonb,
+        revision = revision + 1, updated_at = ${NOW}
+      WHERE id = $1 AND revision = $5::bigint ${asOwner ? `AND ${leaseAllows("t", "$6")}` : ""}
+      RETURNING revision)
+    ${outcome(table, "revision::text", "revision")}`,
+    putMany: `${insert}
+    SELECT r.id, r.workflow, r.workflow_version, r.status, r.state, 1, ${NOW}, ${NOW}
+    FROM jsonb_to_recordset($1::text::jsonb)
+      AS r(id varchar(255), workflow text, workflow_version integer, status text, state jsonb)
+    ${replace} RETURNING id, revision::text AS revision`,
+    /** Claim: `where` is the compiled filter, then $owner, $leaseMs, $limit appended. */
+    claim: (where: string, owner: string, leaseMs: string, limit: string) =>
+      `WITH picked AS (
+      SELECT w.id FROM ${table} w ${where} ${where ? "AND" : "WHERE"} ${lapsed("w")}
+      ORDER BY ${ORDER} LIMIT ${limit}::integer FOR UPDATE SKIP LOCKED
+    ), claimed AS (
+      UPDATE ${table} AS w SET lease_owner = ${owner},
+        lease_expires_at = ${NOW} + ${leaseMs}::integer * interval '1 millisecond'
+      FROM picked WHERE w.id = picked.id RETURNING w.*
+    ) SELECT ${COLUMNS} FROM claimed w ORDER BY ${ORDER}`,
+    renew: `WITH written AS (
+      UPDATE ${table} SET lease_expires_at = ${NOW} + $3::integer * interval '1 millisecond'
+      WHERE id = $1 AND lease_owner = $2 AND lease_expires_at > now()
+      RETURNING lease_expires_at)
+    ${outcome(table, ms("lease_expires_at"), "expires_at")}`,
+    release: `WITH written AS (
+      UPDATE ${table} SET lease_owner = NULL, lease_expires_at = NULL
+      WHERE id = $1 AND lease_owner = $2 AND lease_expires_at > now()
+      RETURNING id)
+    ${outcome(table, "id", "released")}`,
+    /** Prune: $1 statuses as a JSON list, $2 the moment, $3 the limit. */
+    prune: `WITH doomed AS (
+      SELECT id FROM ${table}
+      WHERE status IN (SELECT jsonb_array_elements_text($1::text::jsonb))
+        AND updated_at < $2::timestamptz
+      ORDER BY updated_at LIMIT $3::integer FOR UPDATE SKIP LOCKED
+    ), deleted AS (DELETE FROM ${table} AS w USING doomed WHERE w.id = doomed.id RETURNING 1)
+    SELECT count(*)::text AS n FROM deleted`,
+  });
+}
+
+/** The lease on row `alias` lets `owner` write: it is free, the owner's own, or expired. */
+function leaseAllows(alias: string, owner: string): string {
+  return `(${alias}.lease_owner IS NULL OR ${alias}.lease_owner = ${owner} OR ${alias}.lease_expires_at <= now())`;
+}
+
+/** A compiled filter: the WHERE clause (or "") and its parameters, numbered from 1. */
+export interface CompiledFilter {
+  /** `WHERE …`, or "" for no condition. */
+  where: string;
+  /** The parameters, in placeholder order. */
+  params: unknown[];
+  /** Adds a parameter and returns its placeholder. */
+  bind(value: unknown): string;
+}
+
+/**
+ * Compiles a checked filter into a WHERE clause on table alias `w`.
+ *
+ * @param filter A filter from `validateFilter`.
+ * @returns The clause, its parameters, and `bind` for more.
+ */
+export function compileFilter(filter: CheckedFilter): CompiledFilter {
+  const params: unknown[] = [];
+  const bind = (value: unknown) => `$${params.push(value)}`;
+  const conditions: string[] = [];
+  if (filter.id !== undefined) conditions.push(`w.id = ${bind(filter.id)}`);
+  if (filter.status !== undefined) conditions.push(`w.status = ${bind(filter.status)}`);
+  if (filter.statusIn !== undefined) {
+    conditions.push(
+      filter.statusIn.length === 0
+        ? "false"
+        : `w.status IN (${filter.statusIn.map(bind).join(", ")})`,
+    );
+  }
+  if (filter.workflow !== undefined) conditions.push(`w.workflow = ${bind(filter.workflow)}`);
+  if (filter.workflowVersion !== undefined) {
+    conditions.push(`w.workflow_version = ${bind(filter.workflowVersion)}::integer`);
+  }
+  if (filter.workflowFamily !== undefined) {
+    const pattern = filter.workflowFamily.replace(/[\\%_]/g, "\\$&") + "%";
+    conditions.push(`w.workflow LIKE ${bind(pattern)} ESCAPE E'\\\\'`);
+  }
+  if (filter.contextDocument !== undefined) {
+    const document = JSON.stringify({ context: filter.contextDocument });
+    conditions.push(`w.state @> ${bind(document)}::text::jsonb`);
+  }
+  const moments: [keyof CheckedFilter, string][] = [
+    ["updatedBefore", "w.updated_at <"],
+    ["updatedAfter", "w.updated_at >"],
+    ["insertedBefore", "w.inserted_at <"],
+    ["insertedAfter", "w.inserted_at >"],
+  ];
+  for (const [key, comparison] of moments) {
+    const value = filter[key] as Date | undefined;
+    if (value !== undefined) {
+      conditions.push(`${comparison} ${bind(value.toISOString())}::timestamptz`);
+    }
+  }
+  return {
+    where: conditions.length === 0 ? "" : `WHERE ${conditions.join(" AND ")}`,
+    params,
+    bind,
+  };
+}
