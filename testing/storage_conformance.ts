@@ -22,8 +22,10 @@ import assert from "node:assert/strict";
 import {
   ConflictError,
   type InstanceFilter,
+  LeaseConflictError,
   migrate,
   newInstance,
+  type Page,
   PgStorage,
   SerializationError,
   type SqlDriver,
@@ -700,7 +702,424 @@ export const STORAGE_CASES: readonly StorageCase[] = Object.freeze([
       assert.equal((await storage.query({})).length, odd.length - 1);
     },
   },
+  {
+    name: "claim() leases the oldest free matching instances to one owner",
+    async run(storage) {
+      await storage.putMany(
+        ["c1", "c2", "c3", "c4"].map((id, i) =>
+          instanceOf(id, "W", i === 2 ? "running" : "waiting")
+        ),
+      );
+      assert.equal((await storage.get("c1"))!.lease, null);
+      const before = Date.now();
+      const first = await storage.claim({
+        owner: "w1",
+        leaseMs: 60_000,
+        limit: 2,
+        status: "waiting",
+      });
+      assert.deepEqual(first.map((i) => i.id), ["c1", "c2"]);
+      for (const instance of first) {
+        assert.equal(instance.lease?.owner, "w1");
+        const expires = instance.lease!.expiresAt.getTime();
+        assert.ok(expires >= before + 59_000 && expires <= Date.now() + 61_000, String(expires));
+        assert.equal(instance.revision, 1, "a claim is not a write of the instance");
+      }
+      const second = await storage.claim({
+        owner: "w2",
+        leaseMs: 60_000,
+        limit: 5,
+        status: "waiting",
+      });
+      assert.deepEqual(second.map((i) => i.id), ["c4"], "leased instances are skipped");
+      assert.deepEqual(await storage.claim({ owner: "w3", leaseMs: 1000, status: "waiting" }), []);
+      assert.equal((await storage.get("c2"))!.lease?.owner, "w1");
+      assert.equal((await storage.query({ id: "c4" }))[0].lease?.owner, "w2");
+    },
+  },
+  {
+    name: "an expired lease can be claimed again; the lapsed owner can neither renew nor release",
+    async run(storage) {
+      await storage.put(instanceOf("exp::1", "W", "waiting"));
+      await storage.claim({ owner: "dead", leaseMs: 30, status: "waiting" });
+      await rejectsWith(
+        storage.claim({ owner: "w2", leaseMs: 1000, status: "waiting" }).then((c) =>
+          c.length === 0 ? Promise.reject(new Error("none")) : c
+        ),
+        Error,
+      );
+      await sleep(80);
+      const [taken] = await storage.claim({ owner: "w2", leaseMs: 60_000, status: "waiting" });
+      assert.equal(taken.id, "exp::1");
+      assert.equal(taken.lease?.owner, "w2");
+      await rejectsWith(
+        storage.renewLease("exp::1", { owner: "dead", leaseMs: 1000 }),
+        LeaseConflictError,
+        (e) => {
+          assert.equal(e.holder?.owner, "w2");
+          assert.equal(e.owner, "dead");
+          assert.ok(e instanceof ConflictError);
+        },
+      );
+      await rejectsWith(storage.releaseLease("exp::1", { owner: "dead" }), LeaseConflictError);
+      assert.equal((await storage.get("exp::1"))!.lease?.owner, "w2");
+    },
+  },
+  {
+    name: "renewLease() extends a live lease; releaseLease() frees it for the next claim",
+    async run(storage) {
+      await storage.put(instanceOf("lease::1", "W", "waiting"));
+      const [claimed] = await storage.claim({ owner: "w1", leaseMs: 1000, id: "lease::1" });
+      const { expiresAt } = await storage.renewLease("lease::1", { owner: "w1", leaseMs: 120_000 });
+      assert.ok(expiresAt.getTime() > claimed.lease!.expiresAt.getTime() + 100_000);
+      assert.equal(
+        (await storage.get("lease::1"))!.lease?.expiresAt.getTime(),
+        expiresAt.getTime(),
+      );
+      await rejectsWith(
+        storage.releaseLease("lease::1", { owner: "w2" }),
+        LeaseConflictError,
+        (e) => assert.equal(e.holder?.owner, "w1"),
+      );
+      await storage.releaseLease("lease::1", { owner: "w1" });
+      assert.equal((await storage.get("lease::1"))!.lease, null);
+      await rejectsWith(
+        storage.renewLease("lease::1", { owner: "w1", leaseMs: 1000 }),
+        LeaseConflictError,
+        (e) => assert.equal(e.holder, null),
+      );
+      assert.equal((await storage.claim({ owner: "w2", leaseMs: 1000, id: "lease::1" })).length, 1);
+      await rejectsWith(
+        storage.renewLease("lease::missing", { owner: "w1", leaseMs: 1000 }),
+        LeaseConflictError,
+      );
+      for (
+        const bad of [{ owner: "", leaseMs: 1 }, { owner: "w", leaseMs: 0 }, {
+          owner: "w",
+          leaseMs: 1.5,
+        }, { owner: 1, leaseMs: 5 }]
+      ) {
+        await rejectsWith(storage.renewLease("lease::1", bad as never), ValidationError);
+        await rejectsWith(storage.claim({ ...bad, status: "waiting" } as never), ValidationError);
+      }
+      await rejectsWith(storage.claim({ owner: "w", leaseMs: 10, limit: 0 }), ValidationError);
+      await rejectsWith(
+        storage.claim({ owner: "w", leaseMs: 10, stauts: "waiting" } as never),
+        ValidationError,
+      );
+    },
+  },
+  {
+    name: "put() with an owner is refused while another owner holds a live lease",
+    async run(storage) {
+      const instance = instanceOf("own::1", "W", "waiting");
+      await storage.put(instance);
+      await storage.claim({ owner: "w1", leaseMs: 60_000, id: "own::1" });
+      instance.status = "running";
+      await rejectsWith(storage.put(instance, { owner: "w2" }), LeaseConflictError, (e) => {
+        assert.equal(e.holder?.owner, "w1");
+        assert.ok(e.holder!.expiresAt.getTime() > Date.now());
+      });
+      await rejectsWith(
+        storage.put(instance, { owner: "w2", expectedRevision: 1 }),
+        LeaseConflictError,
+      );
+      assert.equal((await storage.get("own::1"))!.status, "waiting", "nothing written");
+      assert.deepEqual(await storage.put(instance, { owner: "w1", expectedRevision: 1 }), {
+        revision: 2,
+      });
+      assert.deepEqual(await storage.put(instance, { owner: "w1" }), { revision: 3 });
+      await rejectsWith(
+        storage.put(instance, { owner: "w1", expectedRevision: 2 }),
+        ConflictError,
+        (e) => {
+          assert.ok(!(e instanceof LeaseConflictError));
+          assert.equal(e.actual, 3);
+        },
+      );
+      assert.equal((await storage.get("own::1"))!.lease?.owner, "w1", "a put keeps the lease");
+      assert.deepEqual(
+        await storage.put(instance),
+        { revision: 4 },
+        "without owner, leases are not checked",
+      );
+      await storage.put(instanceOf("own::2", "W", "waiting"), { owner: "w2" });
+      await storage.claim({ owner: "w1", leaseMs: 30, id: "own::2" });
+      await sleep(80);
+      assert.deepEqual(await storage.put(instanceOf("own::2", "W", "running"), { owner: "w2" }), {
+        revision: 2,
+      }, "an expired lease stops no one");
+    },
+  },
+  {
+    name: "8 workers claim, advance and release 200 instances: each processed exactly once",
+    async run(storage) {
+      await storage.putMany(
+        Array.from({ length: 200 }, (_, i) => instanceOf(`job::${i}`, "W", "waiting")),
+      );
+      const processed: string[] = [];
+      await Promise.all(Array.from({ length: 8 }, async (_, w) => {
+        const owner = `worker-${w}`;
+        for (;;) {
+          const batch = await storage.claim({
+            owner,
+            leaseMs: 60_000,
+            limit: 5,
+            status: "waiting",
+          });
+          if (batch.length === 0) return;
+          for (const instance of batch) {
+            instance.status = "completed";
+            instance.context.steps.done_by = owner;
+            await storage.put(instance, { owner, expectedRevision: instance.revision });
+            await storage.releaseLease(instance.id, { owner });
+            processed.push(instance.id);
+          }
+        }
+      }));
+      assert.equal(processed.length, 200);
+      assert.equal(new Set(processed).size, 200, "no instance processed twice");
+      assert.equal(await storage.count({ status: "waiting" }), 0);
+      assert.equal(await storage.count({ status: "completed" }), 200);
+      const leased = (await storage.query({})).filter((i) => i.lease !== null);
+      assert.deepEqual(leased, []);
+    },
+  },
+  {
+    name: "page() walks every match in insertion order with an opaque cursor",
+    async run(storage) {
+      for (let i = 0; i < 7; i++) {
+        await storage.put(instanceOf(`p${i}`, i % 2 ? "Odd" : "Even", "waiting"));
+        if (i % 3 === 0) await sleep(2);
+      }
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const page: Page = await storage.page({}, { limit: 3, cursor });
+        assert.ok(page.items.length <= 3);
+        seen.push(...page.items.map((i) => i.id));
+        cursor = page.nextCursor;
+        pages++;
+        if (cursor !== null) assert.match(cursor, /^[A-Za-z0-9_-]+$/);
+      } while (cursor !== null);
+      assert.deepEqual(seen, ["p0", "p1", "p2", "p3", "p4", "p5", "p6"]);
+      assert.equal(pages, 3);
+      const even = await storage.page({ workflow: "Even" }, { limit: 10 });
+      assert.deepEqual(even.items.map((i) => i.id), ["p0", "p2", "p4", "p6"]);
+      assert.equal(even.nextCursor, null);
+      const exact = await storage.page({ workflow: "Even" }, { limit: 4 });
+      assert.equal(exact.nextCursor, null, "no empty last page");
+      assert.deepEqual(await storage.page({ workflow: "None" }, { limit: 5 }), {
+        items: [],
+        nextCursor: null,
+      });
+      for (const limit of [0, 1001, 1.5, "10"]) {
+        await rejectsWith(storage.page({}, { limit: limit as number }), ValidationError);
+      }
+      const forged = [
+        "nope",
+        "!!!",
+        btoa(JSON.stringify([1, "2026-02-30T00:00:00.000000Z", "p1"])),
+        btoa(JSON.stringify([2, "2026-01-01T00:00:00.000000Z", "p1"])),
+        btoa(JSON.stringify([1, "2026-01-01T00:00:00.000000Z", ""])),
+        btoa('[1,"2026-01-01T00:00:00.000000Z"]'),
+        btoa(JSON.stringify([1, "2026-01-01T00:00:00Z'; DROP TABLE x; --", "p1"])),
+      ];
+      for (const cursor of forged) {
+        await rejectsWith(
+          storage.page({}, { limit: 2, cursor: cursor.replace(/=+$/, "") }),
+          ValidationError,
+        );
+      }
+    },
+  },
+  {
+    name: "a page walk is stable while others insert, update and delete",
+    async run(storage) {
+      await storage.putMany(
+        Array.from(
+          { length: 30 },
+          (_, i) => instanceOf(`s${String(i).padStart(2, "0")}`, "W", "waiting"),
+        ),
+      );
+      const existing = (await storage.query({})).map((i) => i.id);
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      let round = 0;
+      do {
+        const page: Page = await storage.page({}, { limit: 4, cursor });
+        seen.push(...page.items.map((i) => i.id));
+        cursor = page.nextCursor;
+        await storage.put(instanceOf(`new${round++}`, "W", "waiting"));
+        const updated = (await storage.get(existing[round]))!;
+        updated.status = "running";
+        await storage.put(updated);
+      } while (cursor !== null);
+      assert.equal(new Set(seen).size, seen.length, "no duplicates");
+      for (const id of existing) assert.ok(seen.includes(id), `${id} was not skipped`);
+    },
+  },
+  {
+    name: "scan() yields every match lazily; count() counts them",
+    async run(storage) {
+      await storage.putMany(
+        Array.from(
+          { length: 23 },
+          (_, i) => instanceOf(`sc${i}`, "W", i % 4 === 0 ? "failed" : "waiting"),
+        ),
+      );
+      const ids: string[] = [];
+      for await (const instance of storage.scan({ status: "waiting" }, { batchSize: 5 })) {
+        ids.push(instance.id);
+      }
+      assert.equal(ids.length, 17);
+      assert.deepEqual(ids, (await storage.query({ status: "waiting" })).map((i) => i.id));
+      assert.equal(await storage.count({}), 23);
+      assert.equal(await storage.count({ status: "failed" }), 6);
+      assert.equal(await storage.count({ statusIn: [] }), 0);
+      const all: string[] = [];
+      for await (const instance of storage.scan({})) all.push(instance.id);
+      assert.equal(all.length, 23);
+      await rejectsWith(storage.count({ nope: 1 } as never), ValidationError);
+      await rejectsWith(
+        (async () => {
+          for await (const _ of storage.scan({}, { batchSize: 0 })) { /* never */ }
+        })(),
+        ValidationError,
+      );
+    },
+  },
+  {
+    name: "contextContains matches by jsonb containment, typed values encoded as stored",
+    async run(storage) {
+      const order = newInstance({
+        id: "cc::1",
+        workflow: "W",
+        initial: {
+          order_id: 123,
+          customer: { id: 7, tags: ["vip", "eu"] },
+          placed_at: new Date("2026-01-02T03:04:05.678Z"),
+          total: 12345678901234567890n,
+          coupons: new Set(["A", "B"]),
+        },
+      });
+      order.context.steps = { charge: { ok: true } };
+      await storage.put(order);
+      await storage.put(newInstance({ id: "cc::2", workflow: "W", initial: { order_id: 124 } }));
+      const match = (contextContains: Record<string, unknown>) =>
+        ids(storage, { contextContains } as InstanceFilter);
+      assert.deepEqual(await match({ initial: { order_id: 123 } }), ["cc::1"]);
+      assert.deepEqual(await match({ initial: { customer: { tags: ["eu"] } } }), ["cc::1"]);
+      assert.deepEqual(
+        await match({ initial: { placed_at: new Date("2026-01-02T03:04:05.678Z") } }),
+        ["cc::1"],
+      );
+      assert.deepEqual(await match({ initial: { total: 12345678901234567890n } }), ["cc::1"]);
+      assert.deepEqual(await match({ initial: { coupons: new Set(["B"]) } }), ["cc::1"]);
+      assert.deepEqual(await match({ steps: { charge: { ok: true } }, initial: {} }), ["cc::1"]);
+      assert.deepEqual(await match({ initial: {} }), ["cc::1", "cc::2"]);
+      assert.deepEqual(await match({ initial: { order_id: 999 } }), []);
+      assert.deepEqual(await match({ initial: { customer: { tags: ["us"] } } }), []);
+      assert.deepEqual(await match({ initial: { order_id: "123" } }), [], "types matter");
+      assert.equal(await storage.count({ contextContains: { initial: { order_id: 123 } } }), 1);
+      for (const bad of [{}, { nope: {} }, { initial: 5 }, { initial: { f: () => 1 } }, "x", []]) {
+        await rejectsWith(storage.query({ contextContains: bad } as never), ValidationError);
+      }
+    },
+  },
+  {
+    name: "updatedBefore/After and insertedBefore/After select by time",
+    async run(storage) {
+      await storage.put(instanceOf("t1", "W", "waiting"));
+      await sleep(20);
+      const middle = new Date();
+      await sleep(20);
+      await storage.put(instanceOf("t2", "W", "waiting"));
+      assert.deepEqual(await ids(storage, { insertedBefore: middle }), ["t1"]);
+      assert.deepEqual(await ids(storage, { insertedAfter: middle }), ["t2"]);
+      assert.deepEqual(await ids(storage, { updatedBefore: middle }), ["t1"]);
+      await sleep(5);
+      await storage.put(instanceOf("t1", "W", "running"));
+      assert.deepEqual(await ids(storage, { updatedBefore: middle }), []);
+      assert.deepEqual(await ids(storage, { updatedAfter: middle }), ["t1", "t2"]);
+      assert.deepEqual(await ids(storage, { insertedBefore: middle, updatedAfter: middle }), [
+        "t1",
+      ]);
+      for (const bad of [new Date(NaN), "2026-01-01", 0]) {
+        await rejectsWith(storage.query({ updatedBefore: bad as Date }), ValidationError);
+      }
+    },
+  },
+  {
+    name: "putMany() writes all or nothing and returns revisions in order",
+    async run(storage) {
+      await storage.put(instanceOf("m2", "W", "waiting"));
+      const { revisions } = await storage.putMany([
+        instanceOf("m1", "W", "waiting"),
+        instanceOf("m2", "W", "running"),
+        instanceOf("m3", "W", "waiting"),
+      ]);
+      assert.deepEqual(revisions, [1, 2, 1]);
+      assert.equal((await storage.get("m2"))!.status, "running");
+      const bad = instanceOf("m4", "W", "waiting");
+      bad.context.initial.fn = () => 1;
+      await rejectsWith(
+        storage.putMany([instanceOf("m5", "W", "waiting"), bad]),
+        SerializationError,
+      );
+      await rejectsWith(
+        storage.putMany([instanceOf("m6", "W", "waiting"), instanceOf("m6", "W", "failed")]),
+        ValidationError,
+      );
+      await rejectsWith(storage.putMany("x" as never), ValidationError);
+      assert.equal(await storage.get("m5"), null, "nothing written");
+      assert.equal(await storage.get("m6"), null, "nothing written");
+      assert.deepEqual(await storage.putMany([]), { revisions: [] });
+      const rich = richInstance("m7");
+      await storage.putMany([rich]);
+      assert.deepStrictEqual(withoutBookkeeping((await storage.get("m7"))!), richInstance("m7"));
+      const versioned = newInstance({ id: "m1", workflow: "W", workflowVersion: 9 });
+      await storage.putMany([versioned]);
+      assert.equal(
+        (await storage.get("m1"))!.workflowVersion,
+        1,
+        "the version stays the first one",
+      );
+    },
+  },
+  {
+    name: "prune() deletes old finished instances, at most limit at a time",
+    async run(storage) {
+      const statuses = ["completed", "failed", "completed", "running", "completed"] as const;
+      for (const [i, status] of statuses.entries()) {
+        await storage.put(instanceOf(`old${i}`, "W", status));
+      }
+      await sleep(20);
+      const cutoff = new Date();
+      await sleep(20);
+      await storage.put(instanceOf("fresh", "W", "completed"));
+      assert.equal(await storage.prune({ olderThan: cutoff, limit: 2 }), 2);
+      assert.equal(await storage.prune({ olderThan: cutoff, limit: 2 }), 2);
+      assert.equal(await storage.prune({ olderThan: cutoff }), 0);
+      assert.deepEqual(await ids(storage, {}), ["old3", "fresh"]);
+      assert.equal(await storage.prune({ olderThan: cutoff, statusIn: ["running"] }), 1);
+      assert.deepEqual(await ids(storage, {}), ["fresh"]);
+      for (
+        const bad of [{}, { olderThan: "yesterday" }, { olderThan: cutoff, limit: 0 }, {
+          olderThan: cutoff,
+          statusIn: ["done"],
+        }, { olderThan: cutoff, nope: 1 }]
+      ) {
+        await rejectsWith(storage.prune(bad as never), ValidationError);
+      }
+    },
+  },
 ]);
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
 
 function nested(depth: number): unknown[] {
   let value: unknown[] = [];

@@ -77,6 +77,25 @@ Deno.test("PgStorage", async (t) => {
         ],
         ["get", () => storage.get("one::1")],
         ["query", () => storage.query({ statusIn: ["pending", "running"], workflowFamily: "W" })],
+        ["put (owner)", () => storage.put(instance, { owner: "w" })],
+        [
+          "put (owner, expectedRevision)",
+          () => storage.put(instance, { owner: "w", expectedRevision: 4 }),
+        ],
+        [
+          "putMany",
+          () => storage.putMany([newInstance({ id: "one::2", workflow: "W" }), instance]),
+        ],
+        ["page", () => storage.page({ status: "pending" }, { limit: 1 })],
+        ["count", () => storage.count({ contextContains: { initial: {} } })],
+        ["claim", () => storage.claim({ owner: "w", leaseMs: 1000, limit: 2 })],
+        ["renewLease", () => storage.renewLease("one::1", { owner: "w", leaseMs: 1000 })],
+        [
+          "renewLease (lost)",
+          () => storage.renewLease("one::1", { owner: "x", leaseMs: 1000 }).catch(() => undefined),
+        ],
+        ["releaseLease", () => storage.releaseLease("one::1", { owner: "w" })],
+        ["prune", () => storage.prune({ olderThan: new Date(0) })],
         ["delete", () => storage.delete("one::1")],
         ["delete (missing)", () => storage.delete("one::1")],
       ];
