@@ -23,7 +23,8 @@
  * @module
  */
 
-import type { SqlDriver, SqlResult, SqlStatement } from "../src/driver.ts";
+import type { SqlDriver, SqlResult } from "../src/driver.ts";
+import { inTransaction, serialDriver } from "./session.ts";
 
 /**
  * What the driver needs of a deno-postgres `Client` (or a `PoolClient` checked out of a pool).
@@ -97,7 +98,13 @@ export function denoPostgresDriver(client: DenoPostgresPool | DenoPostgresClient
         const session = await client.connect();
         let broken = false;
         try {
-          return await inTransaction(session, statements, () => (broken = true));
+          return await inTransaction(
+            (text, params) => run(session, text, params),
+            statements,
+            () => {
+              broken = true;
+            },
+          );
         } finally {
           // A connection that could not roll back is closed; the pool reconnects it on checkout.
           if (broken) await session.end().catch(() => undefined);
@@ -106,16 +113,7 @@ export function denoPostgresDriver(client: DenoPostgresPool | DenoPostgresClient
       },
     };
   }
-  let queue: Promise<unknown> = Promise.resolve();
-  const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
-    const next = queue.then(work, work);
-    queue = next.catch(() => undefined);
-    return next;
-  };
-  return {
-    query: (text, params) => exclusive(() => run(client, text, params)),
-    transaction: (statements) => exclusive(() => inTransaction(client, statements)),
-  };
+  return serialDriver((text, params) => run(client, text, params));
 }
 
 function isPool(client: DenoPostgresPool | DenoPostgresClient): client is DenoPostgresPool {
@@ -138,23 +136,6 @@ async function run(
     };
   } catch (error) {
     throw withSqlState(error);
-  }
-}
-
-async function inTransaction(
-  client: DenoPostgresClient,
-  statements: readonly SqlStatement[],
-  onBroken: () => void = () => {},
-): Promise<SqlResult[]> {
-  await run(client, "BEGIN");
-  try {
-    const results: SqlResult[] = [];
-    for (const { text, params } of statements) results.push(await run(client, text, params));
-    await run(client, "COMMIT");
-    return results;
-  } catch (error) {
-    await run(client, "ROLLBACK").catch(onBroken);
-    throw error;
   }
 }
 

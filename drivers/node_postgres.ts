@@ -16,7 +16,8 @@
  * @module
  */
 
-import type { SqlDriver, SqlResult, SqlStatement } from "../src/driver.ts";
+import type { SqlDriver, SqlResult } from "../src/driver.ts";
+import { inTransaction, serialDriver } from "./session.ts";
 
 /**
  * What the driver needs of a node-postgres `Client` (or a client checked out of a pool).
@@ -83,23 +84,20 @@ export function nodePostgresDriver(client: NodePostgresPool | NodePostgresClient
         const session = await client.connect();
         let broken: Error | undefined;
         try {
-          return await inTransaction(session, statements, (error) => (broken = error));
+          return await inTransaction(
+            (text, params) => run(session, text, params),
+            statements,
+            (error) => {
+              broken = error instanceof Error ? error : new Error(String(error));
+            },
+          );
         } finally {
           session.release(broken); // a connection that could not roll back is discarded
         }
       },
     };
   }
-  let queue: Promise<unknown> = Promise.resolve();
-  const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
-    const next = queue.then(work, work);
-    queue = next.catch(() => undefined);
-    return next;
-  };
-  return {
-    query: (text, params) => exclusive(() => run(client, text, params)),
-    transaction: (statements) => exclusive(() => inTransaction(client, statements)),
-  };
+  return serialDriver((text, params) => run(client, text, params));
 }
 
 function isPool(client: NodePostgresPool | NodePostgresClient): client is NodePostgresPool {
@@ -114,23 +112,4 @@ async function run(
 ): Promise<SqlResult> {
   const result = await client.query(text, params ? [...params] : undefined);
   return { rows: result.rows, rowCount: result.rowCount ?? result.rows.length };
-}
-
-async function inTransaction(
-  client: NodePostgresClient,
-  statements: readonly SqlStatement[],
-  onBroken: (error: Error) => void = () => {},
-): Promise<SqlResult[]> {
-  await client.query("BEGIN");
-  try {
-    const results: SqlResult[] = [];
-    for (const { text, params } of statements) results.push(await run(client, text, params));
-    await client.query("COMMIT");
-    return results;
-  } catch (error) {
-    await client.query("ROLLBACK").catch((rollbackError) =>
-      onBroken(rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError)))
-    );
-    throw error;
-  }
 }
