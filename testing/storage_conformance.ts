@@ -741,14 +741,14 @@ export const STORAGE_CASES: readonly StorageCase[] = Object.freeze([
     name: "an expired lease can be claimed again; the lapsed owner can neither renew nor release",
     async run(storage) {
       await storage.put(instanceOf("exp::1", "W", "waiting"));
-      await storage.claim({ owner: "dead", leaseMs: 30, status: "waiting" });
+      await storage.claim({ owner: "dead", leaseMs: 400, status: "waiting" });
       await rejectsWith(
         storage.claim({ owner: "w2", leaseMs: 1000, status: "waiting" }).then((c) =>
           c.length === 0 ? Promise.reject(new Error("none")) : c
         ),
         Error,
       );
-      await sleep(80);
+      await sleep(450);
       const [taken] = await storage.claim({ owner: "w2", leaseMs: 60_000, status: "waiting" });
       assert.equal(taken.id, "exp::1");
       assert.equal(taken.lease?.owner, "w2");
