@@ -1,0 +1,548 @@
+/**
+ * `deno task dashboard` (cli/dashboard.ts) in headless Chromium: the dashboard runs as a
+ * subprocess with the task's permissions on a fresh schema of the test PostgreSQL; the test
+ * seeds instances (one with markup and script in its id, workflow name, context, history and
+ * lease owner), opens the page, reads the bar chart, filters, pages, opens instances and the
+ * stuck view, saves a screenshot to docs/dashboard.png, and checks that nothing seeded ever ran
+ * as script. The token rules of `--host` are checked over plain HTTP and in the browser.
+ *
+ * Needs Debian's chromium at /usr/bin/chromium (`apt-get install -y chromium`; .ci/run installs
+ * it when missing), driven by playwright-core.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { type Browser, chromium, type Page } from "npm:playwright-core@1.65.1";
+import {
+  INSTANCE_STATUSES,
+  migrate,
+  newInstance,
+  PgStorage,
+  type WorkflowInstance,
+} from "../../mod.ts";
+import { nodePostgresDriver } from "../../drivers/node_postgres.ts";
+import { APP_JS } from "../../cli/dashboard/page.ts";
+import { withTestSchema } from "../support/test_db.ts";
+
+const ROOT = new URL("../../", import.meta.url);
+const CHROMIUM = "/usr/bin/chromium";
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--disable-quic",
+];
+const SCREENSHOT = new URL("docs/dashboard.png", ROOT);
+
+/** `deno task dashboard` without the leading `deno`: `run`, the permissions, `cli/dashboard.ts`. */
+const TASK: string[] = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)))
+  .tasks.dashboard.split(" ").slice(1);
+
+const SCRIPT = "<script>window.__pwned=1</script>";
+const IMG = '<img src=x onerror="window.__pwned=2">';
+const EVIL_WORKFLOW = `Evil.${SCRIPT}${IMG}`;
+const EVIL_ID = 'xss::<img src=x onerror="window.__pwned=3">';
+const EVIL_OWNER = '<img src=x onerror="window.__pwned=4">';
+const TOKEN = "0123456789abcdef0123456789abcdef";
+
+interface Dashboard {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts the dashboard on a free port and waits for the address it prints. */
+async function startDashboard(args: string[]): Promise<Dashboard> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [...TASK, "--port", "0", ...args],
+    cwd: ROOT,
+    env: { NO_COLOR: "1", DATABASE_URL: "" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let output = "";
+  let url: string | undefined;
+  while (url === undefined) {
+    const { value, done } = await reader.read();
+    if (done) {
+      const status = await child.status;
+      throw new Error(`the dashboard exited with ${status.code}: ${output}${await stderr}`);
+    }
+    output += value;
+    url = output.match(/ on (http:\/\/\S+\/)/)?.[1];
+  }
+  const drained = (async () => {
+    while (!(await reader.read()).done) { /* keep the pipe flowing */ }
+  })();
+  return {
+    url,
+    async stop() {
+      child.kill("SIGTERM");
+      const status = await child.status;
+      await drained;
+      const errors = await stderr;
+      assert.equal(status.code, 0, `the dashboard stops cleanly on SIGTERM; stderr: ${errors}`);
+      assert.equal(errors, "", "the dashboard logged no error");
+    },
+  };
+}
+
+/** Runs the dashboard expecting it to refuse its command line. */
+async function refused(args: string[]): Promise<{ code: number; stderr: string }> {
+  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: [...TASK, ...args],
+    cwd: ROOT,
+    env: { NO_COLOR: "1", DATABASE_URL: "", HEPH_DASHBOARD_TOKEN: "" },
+    stdin: "null",
+  }).output();
+  return { code, stderr: new TextDecoder().decode(stderr) };
+}
+
+async function launch(): Promise<Browser> {
+  try {
+    await Deno.stat(CHROMIUM);
+  } catch {
+    throw new Error(
+      `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) to run the browser tests`,
+    );
+  }
+  return await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+}
+
+/** A page that records script errors and console errors (CSP violations land there). */
+async function openPage(browser: Browser): Promise<{ page: Page; problems: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const problems: string[] = [];
+  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+  page.on("console", (message) => {
+    if (message.type() === "error") problems.push(`console error: ${message.text()}`);
+  });
+  return { page, problems };
+}
+
+const ready = (page: Page, view: string) =>
+  page.waitForSelector(`body[data-ready="${view}"]`, { timeout: 15_000 });
+
+const texts = (page: Page, selector: string) =>
+  page.locator(selector).evaluateAll((nodes) => nodes.map((n) => n.textContent ?? ""));
+
+/** Nothing seeded ran: no global set, no element made from stored markup, one script. */
+async function assertInert(page: Page): Promise<void> {
+  // A string, evaluated in the page (this file is type-checked without the DOM library).
+  const state = await page.evaluate(`({
+    pwned: window.__pwned,
+    images: document.querySelectorAll("img").length,
+    scripts: Array.from(document.scripts, (s) => s.getAttribute("src")),
+  })`);
+  assert.deepEqual(state, { pwned: undefined, images: 0, scripts: ["/app.js"] });
+}
+
+function seed(): WorkflowInstance[] {
+  const cycle = ["running", "waiting", "completed", "completed", "failed", "pending"] as const;
+  const seeds: WorkflowInstance[] = [];
+  for (let i = 1; i <= 30; i++) {
+    const id = `order::${String(i).padStart(2, "0")}`;
+    const order = newInstance({ id, workflow: "Shop.OrderWorkflow", initial: { order_id: i } });
+    order.status = cycle[(i - 1) % cycle.length];
+    order.currentStep = order.status === "running"
+      ? "charge"
+      : order.status === "waiting"
+      ? "await_payment"
+      : null;
+    seeds.push(order);
+  }
+  const first = seeds[0];
+  first.executionHistory = [
+    {
+      stepRef: "validate",
+      event: "started",
+      timestamp: new Date("2025-03-01T10:00:00.000Z"),
+      contextUpdates: null,
+    },
+    {
+      stepRef: "validate",
+      event: "completed",
+      timestamp: new Date("2025-03-01T10:00:01.500Z"),
+      contextUpdates: { valid: true },
+    },
+  ];
+  for (let i = 1; i <= 5; i++) {
+    const invoice = newInstance({ id: `invoice::${i}`, workflow: "Billing.Invoice" });
+    invoice.status = "completed";
+    seeds.push(invoice);
+  }
+  const evil = newInstance({
+    id: EVIL_ID,
+    workflow: EVIL_WORKFLOW,
+    initial: { note: SCRIPT + IMG, [IMG]: "key with markup" },
+  });
+  evil.status = "running";
+  evil.currentStep = SCRIPT;
+  evil.stepConfigs = { [SCRIPT]: { html: IMG } };
+  evil.executionHistory = [{
+    stepRef: IMG,
+    event: SCRIPT,
+    timestamp: new Date("2025-03-01T10:00:00.000Z"),
+    contextUpdates: { html: SCRIPT },
+  }];
+  seeds.push(evil);
+  return seeds;
+}
+
+Deno.test({
+  name: "the dashboard in headless Chromium",
+  sanitizeOps: false, // playwright keeps its connection's timers between calls
+  sanitizeResources: false,
+  async fn(t) {
+    const { url, schema, pool, drop } = await withTestSchema("dashboard");
+    const driver = nodePostgresDriver(pool);
+    const storage = new PgStorage({ driver, schema });
+    let dashboard: Dashboard | undefined;
+    let browser: Browser | undefined;
+    try {
+      await migrate(driver, { schema });
+      const seeds = seed();
+      for (const instance of seeds) {
+        await storage.put(instance);
+        await new Promise((resolve) => setTimeout(resolve, 2)); // distinct insertion times
+      }
+      // The evil instance: untouched for two hours, held by a worker whose lease lapsed.
+      await pool.query(
+        `UPDATE "${schema}".workflow_instances SET updated_at = now() - interval '2 hours'
+         WHERE id = $1`,
+        [EVIL_ID],
+      );
+      await storage.claim({ owner: EVIL_OWNER, leaseMs: 1, id: EVIL_ID });
+      // Two orders held by a live worker (they are not stuck).
+      await storage.claim({ owner: "worker-a", leaseMs: 600_000, limit: 2, status: "running" });
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      const counts = Object.fromEntries(
+        INSTANCE_STATUSES.map((s) => [s, seeds.filter((i) => i.status === s).length]),
+      );
+
+      dashboard = await startDashboard(["--url", url, "--schema", schema]);
+      browser = await launch();
+      const { page, problems } = await openPage(browser);
+      const base = dashboard.url;
+
+      await t.step("the page loads: bar chart of counts by status, first page", async () => {
+        await page.goto(base);
+        await ready(page, "list");
+        for (const status of INSTANCE_STATUSES) {
+          const count = await page.locator(`#bars [data-status="${status}"] .count`).textContent();
+          assert.equal(count, String(counts[status]), status);
+        }
+        assert.equal(await page.locator("#total").textContent(), "36 instances");
+        assert.equal(await page.locator("#list-body tr").count(), 25);
+        assert.equal(await page.locator("#list-page").textContent(), "Page 1 · 36 matching");
+        assert.ok(await page.locator("#list-prev").isDisabled());
+        assert.ok(await page.locator("#list-next").isEnabled());
+        const width = (s: string) =>
+          page.locator(`#bars [data-status="${s}"] .fill`).evaluate((n) =>
+            n.getBoundingClientRect().width
+          );
+        assert.ok(await width("completed") > await width("failed"), "bars scale with counts");
+      });
+
+      await t.step("keyset paging: next and previous", async () => {
+        await page.click("#list-next");
+        await page.locator("#list-page", { hasText: "Page 2 · 36 matching" }).waitFor();
+        assert.equal(await page.locator("#list-body tr").count(), 11);
+        assert.ok(await page.locator("#list-next").isDisabled());
+        const ids = await texts(page, "#list-body tr td:first-child");
+        assert.deepEqual(ids.slice(0, 5), [
+          "order::26",
+          "order::27",
+          "order::28",
+          "order::29",
+          "order::30",
+        ]);
+        assert.equal(ids.at(-1), EVIL_ID, "the stored id shows as text");
+        const evilRow = page.locator("#list-body tr").last();
+        assert.equal(await evilRow.locator("td").nth(1).textContent(), `${EVIL_WORKFLOW}@1`);
+        assert.equal(await evilRow.locator("td").nth(3).textContent(), SCRIPT);
+        assert.match((await evilRow.locator("td").nth(6).textContent())!, /expired/);
+        assert.ok((await evilRow.locator("td").nth(6).textContent())!.startsWith(EVIL_OWNER));
+        await assertInert(page);
+
+        await page.click("#list-prev");
+        await page.locator("#list-page", { hasText: "Page 1 · 36 matching" }).waitFor();
+        assert.equal(
+          await page.locator("#list-body tr td:first-child").first().textContent(),
+          "order::01",
+        );
+      });
+
+      await t.step("filters: status, workflow family, updated since", async () => {
+        await page.fill("#filters input[name=family]", "Shop.");
+        await page.click("#filters button[type=submit]");
+        await page.waitForURL(/#\/\?family=Shop\.$/);
+        await page.locator("#list-page", { hasText: "Page 1 · 30 matching" }).waitFor();
+        await page.click("#list-next");
+        await page.locator("#list-page", { hasText: "Page 2 · 30 matching" }).waitFor();
+        assert.equal(await page.locator("#list-body tr").count(), 5);
+
+        await page.selectOption("#filters select[name=status]", "running");
+        await page.click("#filters button[type=submit]");
+        await page.locator("#list-page", { hasText: "Page 1 · 5 matching" }).waitFor();
+        const statuses = await texts(page, "#list-body tr td:nth-child(3)");
+        assert.deepEqual(statuses, Array(5).fill("running"));
+
+        // Updated within the hour: everything but the instance backdated by two hours.
+        await page.click("#clear");
+        await page.locator("#list-page", { hasText: "36 matching" }).waitFor();
+        await page.selectOption("#filters select[name=since]", "1h");
+        await page.click("#filters button[type=submit]");
+        await page.locator("#list-page", { hasText: "Page 1 · 35 matching" }).waitFor();
+
+        // A status bar is a shortcut to its filter.
+        await page.click('#bars [data-status="failed"]');
+        await page.locator("#list-page", { hasText: `Page 1 · ${counts.failed} matching` })
+          .waitFor();
+        assert.equal(await page.locator("#filters select[name=status]").inputValue(), "failed");
+      });
+
+      await t.step("an instance: fields, history timeline, context", async () => {
+        await page.click("#clear");
+        await page.locator("#list-page", { hasText: "36 matching" }).waitFor();
+        await page.click("#list-body a >> text=order::01");
+        await ready(page, "instance");
+        assert.equal(await page.locator("#inst-id").textContent(), "order::01");
+        const timeline = await texts(page, "#inst-timeline li");
+        assert.equal(timeline.length, 2);
+        assert.match(timeline[0], /2025-03-01T10:00:00\.000Zstartvalidate started/);
+        assert.match(timeline[1], /2025-03-01T10:00:01\.500Z\+1\.5 svalidate completed/);
+        assert.match(
+          (await page.locator("#inst-history-count").textContent())!,
+          /2 entries, 1\.5 s/,
+        );
+        assert.deepEqual(JSON.parse((await page.locator("#inst-initial").textContent())!), {
+          order_id: 1,
+        });
+        await page.click("#back");
+        await ready(page, "list");
+      });
+
+      await t.step("markup in stored values renders as text and never runs", async () => {
+        await page.goto(`${base}#/?family=Evil.`);
+        await ready(page, "list");
+        assert.equal(await page.locator("#list-body tr").count(), 1);
+        await page.locator("#list-body a").click();
+        await ready(page, "instance");
+        assert.equal(await page.locator("#inst-id").textContent(), EVIL_ID);
+        const fields = (await page.locator("#inst-fields").textContent())!;
+        assert.ok(fields.includes(EVIL_WORKFLOW), fields);
+        assert.ok(fields.includes(`Current step${SCRIPT}`), fields);
+        assert.ok(fields.includes(EVIL_OWNER), fields);
+        const initial = JSON.parse((await page.locator("#inst-initial").textContent())!);
+        assert.deepEqual(initial, { note: SCRIPT + IMG, [IMG]: "key with markup" });
+        assert.deepEqual(JSON.parse((await page.locator("#inst-configs").textContent())!), {
+          [SCRIPT]: { html: IMG },
+        });
+        await page.locator("#inst-timeline summary").click();
+        const entry = (await page.locator("#inst-timeline li").textContent())!;
+        assert.ok(entry.includes(`${IMG} ${SCRIPT}`), entry);
+        assert.ok(entry.includes(JSON.stringify(SCRIPT)), entry);
+        await assertInert(page);
+      });
+
+      await t.step("stuck: not updated for a while, and expired leases", async () => {
+        await page.click("#tab-stuck");
+        await ready(page, "stuck");
+        assert.equal(await page.locator("#stuck-count").textContent(), "(1)");
+        assert.deepEqual(await texts(page, "#stuck-body tr td:first-child"), [EVIL_ID]);
+        assert.deepEqual(await texts(page, "#lease-body tr td:first-child"), [EVIL_ID]);
+        assert.match(
+          (await page.locator("#lease-status").textContent())!,
+          /^1 found among \d+ unfinished instances$/,
+        );
+        // Idle for 1s or more: everything running or waiting.
+        await page.fill("#stuck-form input[name=idle]", "1s");
+        await page.click("#stuck-form button[type=submit]");
+        await page.waitForURL(/#\/stuck\?idle=1s$/);
+        await page.locator("#stuck-count", {
+          hasText: `(${counts.running + counts.waiting})`,
+        }).waitFor();
+        await page.fill("#stuck-form input[name=idle]", "soon");
+        await page.click("#stuck-form button[type=submit]");
+        await page.locator("#error", { hasText: "idle expects a duration" }).waitFor();
+        await assertInert(page);
+      });
+
+      await t.step("screenshot", async () => {
+        await page.goto(`${base}#/`);
+        await ready(page, "list");
+        await Deno.mkdir(new URL("docs/", ROOT), { recursive: true });
+        await page.screenshot({ path: fileURLToPath(SCREENSHOT) });
+        const png = await Deno.readFile(SCREENSHOT);
+        assert.deepEqual([...png.slice(1, 4)], [0x50, 0x4e, 0x47], "a PNG");
+        assert.ok(png.length > 20_000, "not blank");
+      });
+
+      await t.step("no script error, no CSP violation, nothing seeded ran", async () => {
+        await assertInert(page);
+        assert.deepEqual(
+          // The one expected failure: the refused idle time ("soon"), a 400.
+          problems.filter((p) => !p.includes("status of 400 (Bad Request)")),
+          [],
+        );
+      });
+    } finally {
+      await browser?.close();
+      await dashboard?.stop();
+      await drop();
+    }
+  },
+});
+
+Deno.test({
+  name: "the dashboard's headers, read-only API and --host/--token rules",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn(t) {
+    const { url, schema, pool, drop } = await withTestSchema("dashboard");
+    const driver = nodePostgresDriver(pool);
+    let dashboard: Dashboard | undefined;
+    let browser: Browser | undefined;
+    try {
+      await migrate(driver, { schema });
+      await new PgStorage({ driver, schema }).put(newInstance({ id: "a::1", workflow: "A" }));
+
+      await t.step("--host without a token, or a weak token, is refused", async () => {
+        for (
+          const [args, pattern] of [
+            [["--host", "0.0.0.0"], /--host requires a token/],
+            [["--host", "0.0.0.0", "--token", "short"], /--token expects 16 to 256 characters/],
+            [["--port", "http"], /--port expects a port number/],
+          ] as const
+        ) {
+          const run = await refused([...args, "--url", url, "--schema", schema]);
+          assert.equal(run.code, 2, run.stderr);
+          assert.equal(run.stderr.trimEnd().split("\n").length, 1, run.stderr);
+          assert.match(run.stderr, pattern);
+        }
+      });
+
+      await t.step("on localhost: security headers, JSON endpoints, read-only", async () => {
+        dashboard = await startDashboard(["--url", url, "--schema", schema]);
+        const page = await fetch(dashboard.url);
+        assert.equal(page.status, 200);
+        const csp = page.headers.get("content-security-policy")!;
+        for (
+          const directive of [
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "frame-ancestors 'none'",
+          ]
+        ) assert.ok(csp.includes(directive), csp);
+        assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+        assert.equal(page.headers.get("x-content-type-options"), "nosniff");
+        const html = await page.text();
+        assert.doesNotMatch(html, /<script>|<style>|\sstyle=|\son\w+=/, "nothing inline");
+
+        const script = await fetch(new URL("app.js", dashboard.url));
+        assert.equal(script.headers.get("content-type"), "text/javascript; charset=utf-8");
+        assert.equal(await script.text(), APP_JS);
+        assert.doesNotMatch(APP_JS, /innerHTML|outerHTML|insertAdjacentHTML|document\.write/);
+
+        const summary = await fetch(new URL("api/summary", dashboard.url));
+        assert.equal(summary.headers.get("content-type"), "application/json; charset=utf-8");
+        assert.equal((await summary.json()).counts.pending, 1);
+        const bad = await fetch(new URL("api/instances?status=nope", dashboard.url));
+        assert.equal(bad.status, 400);
+        assert.match((await bad.json()).error, /status expects/);
+        const missing = await fetch(new URL("api/instance?id=a::2", dashboard.url));
+        assert.equal(missing.status, 404);
+        await missing.body?.cancel();
+
+        // DNS rebinding: a request for another name reaching the loopback listener is refused.
+        const { port } = new URL(dashboard.url);
+        const connection = await Deno.connect({ hostname: "127.0.0.1", port: Number(port) });
+        await connection.write(new TextEncoder().encode(
+          "GET /api/summary HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
+        ));
+        const raw = await new Response(connection.readable).text();
+        assert.match(raw, /^HTTP\/1\.1 403 /);
+
+        const post = await fetch(new URL("api/summary", dashboard.url), { method: "POST" });
+        assert.equal(post.status, 405);
+        await post.body?.cancel();
+        await dashboard.stop();
+        dashboard = undefined;
+      });
+
+      await t.step("with --host and --token: refused without the token", async () => {
+        dashboard = await startDashboard([
+          "--url",
+          url,
+          "--schema",
+          schema,
+          "--host",
+          "127.0.0.1",
+          "--token",
+          TOKEN,
+        ]);
+        const at = (path: string) => new URL(path, dashboard!.url);
+        for (const path of ["", "app.js", "api/summary", `?token=${TOKEN.slice(1)}x`]) {
+          const response = await fetch(at(path), { redirect: "manual" });
+          assert.equal(response.status, 401, path);
+          assert.equal(response.headers.get("x-content-type-options"), "nosniff");
+          assert.match(await response.text(), /^unauthorized/);
+        }
+        const wrongBearer = await fetch(at("api/summary"), {
+          headers: { authorization: `Bearer ${TOKEN.replace("0", "1")}` },
+        });
+        assert.equal(wrongBearer.status, 401);
+        await wrongBearer.body?.cancel();
+        const wrongCookie = await fetch(at("api/summary"), {
+          headers: { cookie: `heph_dashboard_token=${TOKEN}x` },
+        });
+        assert.equal(wrongCookie.status, 401);
+        await wrongCookie.body?.cancel();
+
+        const bearer = await fetch(at("api/summary"), {
+          headers: { authorization: `Bearer ${TOKEN}` },
+        });
+        assert.equal(bearer.status, 200);
+        assert.equal((await bearer.json()).total, 1);
+
+        const exchange = await fetch(at(`?token=${TOKEN}`), { redirect: "manual" });
+        assert.equal(exchange.status, 303);
+        assert.equal(exchange.headers.get("location"), "/");
+        const cookie = exchange.headers.get("set-cookie")!;
+        assert.match(cookie, /^heph_dashboard_token=\w+; HttpOnly; SameSite=Strict; Path=\/$/);
+        await exchange.body?.cancel();
+        const withCookie = await fetch(at("api/summary"), {
+          headers: { cookie: cookie.split(";")[0] },
+        });
+        assert.equal(withCookie.status, 200);
+        await withCookie.body?.cancel();
+      });
+
+      await t.step("in the browser: ?token= once, then the cookie", async () => {
+        browser = await launch();
+        const { page, problems } = await openPage(browser);
+        const denied = await page.goto(dashboard!.url);
+        assert.equal(denied?.status(), 401);
+        await page.goto(`${dashboard!.url}?token=${TOKEN}`);
+        await ready(page, "list");
+        assert.equal(new URL(page.url()).search, "", "the token left the address bar");
+        assert.equal(await page.locator("#total").textContent(), "1 instance");
+        assert.deepEqual(await texts(page, "#list-body tr td:first-child"), ["a::1"]);
+        assert.deepEqual(problems.filter((p) => !p.includes("401")), []);
+      });
+    } finally {
+      await browser?.close();
+      await dashboard?.stop();
+      await drop();
+    }
+  },
+});

@@ -1,0 +1,130 @@
+/**
+ * The dashboard's request handler (cli/dashboard.ts) in process, over MemoryStorage: it reads
+ * only through the Storage contract, so any store serves it. The browser and the subprocess are
+ * tested in tests/browser/dashboard_test.ts (`deno task test:browser`).
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { MemoryStorage, newInstance } from "../mod.ts";
+import { dashboardHandler, SECURITY_HEADERS } from "../cli/dashboard.ts";
+
+const TOKEN = "abcdefghijklmnop0123";
+
+async function seeded(): Promise<MemoryStorage> {
+  const storage = new MemoryStorage();
+  for (let i = 1; i <= 5; i++) {
+    const instance = newInstance({ id: `o::${i}`, workflow: i < 4 ? "Shop.Order" : "Bill.Pay" });
+    instance.status = i % 2 ? "running" : "completed";
+    await storage.put(instance);
+  }
+  return storage;
+}
+
+const get = (handler: (r: Request) => Promise<Response>, path: string, init?: RequestInit) =>
+  handler(new Request(`http://127.0.0.1:8787${path}`, init));
+
+Deno.test("dashboardHandler serves any Storage", async (t) => {
+  const storage = await seeded();
+  const errors: string[] = [];
+  const handler = dashboardHandler({
+    storage,
+    schema: "memory",
+    loopbackOnly: true,
+    onError: (line) => errors.push(line),
+  });
+
+  await t.step("every response carries the security headers", async () => {
+    for (const path of ["/", "/app.js", "/app.css", "/api/summary", "/nope", "/api/nope"]) {
+      const response = await get(handler, path);
+      for (const [name, value] of Object.entries(SECURITY_HEADERS)) {
+        assert.equal(response.headers.get(name), value, `${path} ${name}`);
+      }
+      await response.body?.cancel();
+    }
+  });
+
+  await t.step("summary, pages with a cursor, one instance", async () => {
+    const summary = await (await get(handler, "/api/summary")).json();
+    assert.equal(summary.schema, "memory");
+    assert.equal(summary.total, 5);
+    assert.deepEqual(summary.counts, {
+      pending: 0,
+      running: 3,
+      waiting: 0,
+      completed: 2,
+      failed: 0,
+    });
+
+    const first = await (await get(handler, "/api/instances?family=Shop.&limit=2")).json();
+    assert.deepEqual(first.items.map((i: { id: string }) => i.id), ["o::1", "o::2"]);
+    assert.equal(first.total, 3);
+    const second = await (await get(
+      handler,
+      `/api/instances?family=Shop.&limit=2&cursor=${first.nextCursor}`,
+    )).json();
+    assert.deepEqual(second.items.map((i: { id: string }) => i.id), ["o::3"]);
+    assert.equal(second.nextCursor, null);
+
+    const one = await (await get(handler, "/api/instance?id=o%3A%3A4")).json();
+    assert.equal(one.workflow, "Bill.Pay");
+    assert.deepEqual(one.executionHistory, []);
+    const stuck = await (await get(handler, "/api/stuck?idle=1h")).json();
+    assert.deepEqual(stuck.items, []);
+    const leases = await (await get(handler, "/api/expired-leases")).json();
+    assert.deepEqual([leases.items, leases.scanned, leases.nextCursor], [[], 3, null]);
+  });
+
+  await t.step("bad input is a 400 with the reason; a missing instance a 404", async () => {
+    for (
+      const [path, status, pattern] of [
+        ["/api/instances?status=late", 400, /status expects/],
+        ["/api/instances?since=yesterday", 400, /since expects a duration/],
+        ["/api/instances?limit=5000", 400, /limit expects a number from 1 to 200/],
+        ["/api/instances?cursor=forged", 400, /Invalid cursor/],
+        ["/api/instance", 400, /id is required/],
+        ["/api/instance?id=o::9", 404, /no instance with id "o::9"/],
+        ["/api/frobnicate", 404, /no such endpoint/],
+      ] as const
+    ) {
+      const response = await get(handler, path);
+      assert.equal(response.status, status, path);
+      assert.match((await response.json()).error, pattern);
+    }
+    assert.deepEqual(errors, []);
+  });
+
+  await t.step("read-only, and only for requests addressed to loopback", async () => {
+    const post = await get(handler, "/api/summary", { method: "POST", body: "{}" });
+    assert.equal(post.status, 405);
+    assert.equal(post.headers.get("allow"), "GET, HEAD");
+    await post.body?.cancel();
+    // A page of another site whose name was rebound to 127.0.0.1 sends its own name as Host.
+    const rebound = await handler(new Request("http://evil.example:8787/api/summary"));
+    assert.equal(rebound.status, 403);
+    await rebound.body?.cancel();
+    const named = await handler(new Request("http://localhost:8787/api/summary"));
+    assert.equal(named.status, 200);
+    await named.body?.cancel();
+  });
+});
+
+Deno.test("dashboardHandler with a token", async () => {
+  const handler = dashboardHandler({ storage: await seeded(), schema: "memory", token: TOKEN });
+  const status = async (path: string, headers: Record<string, string> = {}) => {
+    const response = await get(handler, path, { headers });
+    await response.body?.cancel();
+    return response.status;
+  };
+  assert.equal(await status("/"), 401);
+  assert.equal(await status("/api/summary"), 401);
+  assert.equal(await status(`/api/summary?token=${TOKEN}x`), 401);
+  assert.equal(await status("/api/summary", { authorization: `Bearer ${TOKEN}` }), 200);
+  assert.equal(await status("/api/summary", { cookie: `a=b; heph_dashboard_token=${TOKEN}` }), 200);
+  assert.equal(await status(`/api/summary?token=${TOKEN}`), 200);
+
+  const exchange = await get(handler, `//evil.example/?token=${TOKEN}`);
+  assert.equal(exchange.status, 303);
+  assert.equal(exchange.headers.get("location"), "/", "never redirects off the dashboard");
+  assert.match(exchange.headers.get("set-cookie")!, /HttpOnly; SameSite=Strict; Path=\/$/);
+});
