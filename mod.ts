@@ -75,6 +75,7 @@ export {
   migrationStatus,
   type MigrationStep,
 } from "./src/migrate.ts";
+export { type GrantOptions, type GrantResult, grantRuntimeAccess } from "./src/grant.ts";
 export { MIGRATIONS } from "./migrations/mod.ts";
 export type { Migration } from "./migrations/migration.ts";
 export {
@@ -95,6 +96,7 @@ export {
   DatabaseError,
   HephError,
   type HephErrorOptions,
+  isConnectionError,
   LeaseConflictError,
   MigrationError,
   SerializationError,

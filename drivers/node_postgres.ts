@@ -50,8 +50,17 @@ export interface NodePostgresClient {
  * ```
  */
 export interface NodePostgresPool extends NodePostgresClient {
-  /** Checks a client out of the pool. */
-  connect(): Promise<NodePostgresClient & { release(error?: Error | boolean): void }>;
+  /**
+   * Checks a client out of the pool. While a transaction holds it, the driver listens to its
+   * `error` event (when it has `on` and `removeListener`, as node-postgres clients do).
+   */
+  connect(): Promise<
+    NodePostgresClient & {
+      release(error?: Error | boolean): void;
+      on?(event: "error", listener: (error: Error) => void): unknown;
+      removeListener?(event: "error", listener: (error: Error) => void): unknown;
+    }
+  >;
   /** How many clients are idle; tells a pool from a client. */
   readonly idleCount: number;
 }
@@ -83,6 +92,11 @@ export function nodePostgresDriver(client: NodePostgresPool | NodePostgresClient
       async transaction(statements) {
         const session = await client.connect();
         let broken: Error | undefined;
+        // A checked-out client whose connection dies between two statements emits `error`, and
+        // the pool no longer listens to it: unheard, that event would end the process. The
+        // next statement fails on its own ("not queryable"), so the listener only notes it.
+        const lost = (error: Error) => (broken = error);
+        session.on?.("error", lost);
         try {
           return await inTransaction(
             (text, params) => run(session, text, params),
@@ -92,6 +106,7 @@ export function nodePostgresDriver(client: NodePostgresPool | NodePostgresClient
             },
           );
         } finally {
+          session.removeListener?.("error", lost);
           session.release(broken); // a connection that could not roll back is discarded
         }
       },

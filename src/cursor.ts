@@ -60,7 +60,8 @@ export function decodeCursor(cursor: string): CursorPosition {
   const [, insertedAt, id] = parsed as [number, unknown, unknown];
   const time = typeof insertedAt === "string" ? TIME.exec(insertedAt) : null;
   if (
-    !time || new Date(insertedAt as string).toISOString() !== `${insertedAt}`.slice(0, 23) + "Z"
+    !time || time[1] === "0000" || // year 0 is no year to PostgreSQL
+    new Date(insertedAt as string).toISOString() !== `${insertedAt}`.slice(0, 23) + "Z"
   ) {
     refuse();
   }

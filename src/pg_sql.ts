@@ -67,7 +67,7 @@ export function statements(table: string) {
     order: `ORDER BY ${ORDER}`,
     page: `SELECT ${COLUMNS}, ${POSITION} AS position FROM ${table} w`,
     after: (at: string, id: string) =>
-      `(w.inserted_at, w.id COLLATE "C") > (${at}::timestamptz, ${id})`,
+      `(w.inserted_at, w.id COLLATE "C") > (${at}::text::timestamptz, ${id})`,
     count: `SELECT count(*)::text AS n FROM ${table} w`,
     delete: `DELETE FROM ${table} WHERE id = $1`,
     upsert: `${insert} ${values} ${replace} RETURNING revision::text AS revision`,
@@ -116,7 +116,7 @@ export function statements(table: string) {
     prune: `WITH doomed AS (
       SELECT id FROM ${table}
       WHERE status IN (SELECT jsonb_array_elements_text($1::text::jsonb))
-        AND updated_at < $2::timestamptz
+        AND updated_at < $2::text::timestamptz
       ORDER BY updated_at LIMIT $3::integer FOR UPDATE SKIP LOCKED
     ), deleted AS (DELETE FROM ${table} AS w USING doomed WHERE w.id = doomed.id RETURNING 1)
     SELECT count(*)::text AS n FROM deleted`,
@@ -178,7 +178,7 @@ export function compileFilter(filter: CheckedFilter): CompiledFilter {
   for (const [key, comparison] of moments) {
     const value = filter[key] as Date | undefined;
     if (value !== undefined) {
-      conditions.push(`${comparison} ${bind(value.toISOString())}::timestamptz`);
+      conditions.push(`${comparison} ${bind(timestampParam(value))}::text::timestamptz`);
     }
   }
   return {
@@ -186,4 +186,27 @@ export function compileFilter(filter: CheckedFilter): CompiledFilter {
     params,
     bind,
   };
+}
+
+/** The earliest instant a timestamptz holds: 4714-11-24 00:00 UTC BC (Julian day 0). */
+const PG_MIN_MS = -210_866_803_200_000;
+
+/**
+ * A valid Date as timestamptz input text, for any Date JavaScript can hold: ISO-8601 for years
+ * 1 to 9999; PostgreSQL's own forms beyond (`10000-01-01T…`, `0044-03-15T… BC`), which
+ * `toISOString()`'s signed years are not; `-infinity` before the earliest timestamptz, which
+ * compares with every stored time exactly as that Date would.
+ *
+ * @param date A valid Date.
+ * @returns Text for a `$n::text::timestamptz` parameter (a text parameter: postgres.js would
+ *   otherwise parse a timestamptz parameter with `new Date()` and send `toISOString()` back,
+ *   dropping microseconds and the forms above).
+ */
+export function timestampParam(date: Date): string {
+  const ms = date.getTime();
+  const year = date.getUTCFullYear();
+  if (year >= 1 && year <= 9999) return date.toISOString();
+  if (ms < PG_MIN_MS) return "-infinity";
+  const rest = date.toISOString().replace(/^[+-]?\d+/, "");
+  return year > 0 ? `${year}${rest}` : `${String(1 - year).padStart(4, "0")}${rest} BC`;
 }

@@ -9,9 +9,11 @@ import {
   ConflictError,
   DatabaseError,
   type HephError,
+  isConnectionError,
   LeaseConflictError,
   toDatabaseError,
   ValidationError,
+  wasNotSent,
 } from "./errors.ts";
 import type { StoredInstance, WorkflowInstance } from "./instance.ts";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
@@ -24,7 +26,7 @@ import {
   validatePage,
   validatePrune,
 } from "./options.ts";
-import { compileFilter, statements } from "./pg_sql.ts";
+import { compileFilter, statements, timestampParam } from "./pg_sql.ts";
 import { scanPages } from "./scan.ts";
 import { DEFAULT_SCHEMA, quoteSchema } from "./schema.ts";
 import {
@@ -377,7 +379,7 @@ export class PgStorage implements Storage {
    */
   async prune(options: PruneOptions): Promise<number> {
     const { statusIn, olderThan, limit } = validatePrune(options);
-    const params = [JSON.stringify(statusIn), olderThan.toISOString(), limit];
+    const params = [JSON.stringify(statusIn), timestampParam(olderThan), limit];
     const [row] = await this.#query("prune", this.#sql.prune, params);
     return Number(row.n);
   }
@@ -394,7 +396,7 @@ export class PgStorage implements Storage {
       rows = (await this.#driver.query(text, params)).rows;
       return rows;
     } catch (error) {
-      failure = this.#explain(error);
+      failure = this.#explain(operation, error);
       throw failure;
     } finally {
       if (this.#onQuery) {
@@ -412,17 +414,53 @@ export class PgStorage implements Storage {
     }
   }
 
-  #explain(error: unknown): HephError {
+  #explain(operation: string, error: unknown): HephError {
     const wrapped = toDatabaseError(error);
-    if (wrapped.code !== "42P01" && wrapped.code !== "42703") return wrapped;
-    return new DatabaseError(
-      `Table ${
-        quoteSchema(this.schema)
-      }.workflow_instances is missing or not migrated to the latest version: run migrate(driver, { schema: "${this.schema}" }) or deno task migrate`,
-      { sqlState: wrapped.code, cause: error },
-    );
+    if (!(wrapped instanceof DatabaseError)) return wrapped;
+    const table = `${quoteSchema(this.schema)}.workflow_instances`;
+    const reason = wrapped.message;
+    let message: string;
+    if (wrapped.code === "42P01" || wrapped.code === "42703") {
+      message =
+        `Table ${table} is missing or not migrated to the latest version: run migrate(driver, { schema: "${this.schema}" }) or deno task migrate`;
+    } else if (wrapped.code === "42501") {
+      message =
+        `Permission denied for ${operation} on ${table}: ${reason} (a runtime role needs USAGE on the schema and SELECT, INSERT, UPDATE, DELETE on the table: grantRuntimeAccess() or deno task migrate --grant <role>)`;
+    } else if (wrapped.code === "57014" || wrapped.code === "55P03") {
+      const why = wrapped.code === "55P03"
+        ? " (another session holds a lock it needs; see lock_timeout)"
+        : " (statement_timeout elapsed, or the statement was canceled)";
+      message = `The ${operation} statement was canceled and rolled back: ${reason}${why}`;
+    } else if (wrapped.code === "22021") {
+      // Only a database whose encoding is not UTF8 (SQL_ASCII) holds such bytes: another program
+      // wrote them, and the server will not convert them for a UTF-8 client.
+      message =
+        `A stored string is not valid UTF-8, so the server would not send the rows of ${operation}: ${reason}`;
+    } else if (isConnectionError(wrapped)) {
+      message = wasNotSent(wrapped)
+        ? `Cannot run ${operation}, no connection to the database: ${reason}`
+        : WRITES.has(operation)
+        ? `Connection lost during ${operation}, which may or may not have been applied: ${reason}`
+        : `Connection lost during ${operation}: ${reason}`;
+    } else return wrapped;
+    return new DatabaseError(message, {
+      sqlState: wrapped.code,
+      detail: wrapped.detail,
+      cause: error,
+    });
   }
 }
+
+/** The operations that write: after a lost connection, one of these may have been applied. */
+const WRITES = new Set([
+  "put",
+  "putMany",
+  "delete",
+  "claim",
+  "renewLease",
+  "releaseLease",
+  "prune",
+]);
 
 function decode(row: Record<string, unknown>): StoredInstance {
   return decodeInstance(row as unknown as InstanceRow);

@@ -925,6 +925,7 @@ export const STORAGE_CASES: readonly StorageCase[] = Object.freeze([
         btoa(JSON.stringify([1, "2026-01-01T00:00:00.000000Z", ""])),
         btoa('[1,"2026-01-01T00:00:00.000000Z"]'),
         btoa(JSON.stringify([1, "2026-01-01T00:00:00Z'; DROP TABLE x; --", "p1"])),
+        btoa(JSON.stringify([1, "0000-01-01T00:00:00.000000Z", "p1"])), // no year 0 in SQL
       ];
       for (const cursor of forged) {
         await rejectsWith(
@@ -1048,6 +1049,19 @@ export const STORAGE_CASES: readonly StorageCase[] = Object.freeze([
       ]);
       for (const bad of [new Date(NaN), "2026-01-01", 0]) {
         await rejectsWith(storage.query({ updatedBefore: bad as Date }), ValidationError);
+      }
+      // Any Date JavaScript can hold: signed years, year 0, before PostgreSQL's earliest time.
+      const extremes = [-8.64e15, -210_866_803_200_001, -62_167_219_200_000, -63_517_780_799_877]
+        .map((ms) => new Date(ms));
+      for (const early of extremes) {
+        assert.deepEqual(await ids(storage, { insertedBefore: early }), [], early.toISOString());
+        assert.deepEqual(await ids(storage, { updatedAfter: early }), ["t1", "t2"]);
+        assert.equal(await storage.prune({ olderThan: early, statusIn: ["running"] }), 0);
+      }
+      for (const late of [new Date(253_402_300_800_000), new Date(8.64e15)]) {
+        assert.deepEqual(await ids(storage, { insertedBefore: late }), ["t1", "t2"]);
+        assert.deepEqual(await ids(storage, { updatedAfter: late }), []);
+        assert.equal((await storage.page({ insertedAfter: late }, { limit: 5 })).items.length, 0);
       }
     },
   },

@@ -241,6 +241,113 @@ Deno.test("deno task migrate against a database", async (t) => {
   );
 });
 
+Deno.test("deno task migrate --grant <role>", async (t) => {
+  /** Runs `test` with a login role of its own, dropped afterwards. */
+  const withRole = (
+    test: (db: { url: string; schema: string; pool: pg.Pool }, role: string) => Promise<void>,
+  ) =>
+    withSchema(async (db) => {
+      const role = `${db.schema}_app`;
+      await db.pool.query(`CREATE ROLE "${role}" LOGIN`);
+      try {
+        await test(db, role);
+      } finally {
+        await db.pool.query(`DROP OWNED BY "${role}"`);
+        await db.pool.query(`DROP ROLE "${role}"`);
+      }
+    });
+  const granted = async (pool: pg.Pool, role: string, schema: string) =>
+    (await pool.query(
+      `SELECT p FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER']) AS p
+        WHERE to_regclass($2) IS NOT NULL AND has_table_privilege($1, $2, p)
+       UNION ALL
+       SELECT 'schema ' || p FROM unnest(ARRAY['USAGE', 'CREATE']) AS p
+        WHERE has_schema_privilege($1, $3, p)`,
+      [role, `"${schema}".workflow_instances`, schema],
+    ).catch(() => ({ rows: [] }))).rows.map((r: { p: string }) => r.p);
+
+  await t.step(
+    "migrates, then gives the role exactly what PgStorage needs",
+    () =>
+      withRole(async ({ url, schema, pool }, role) => {
+        const run = await cli(["--url", url, "--schema", schema, "--grant", role]);
+        assert.equal(run.code, 0, run.stderr);
+        assert.deepEqual(run.lines, [
+          ...applyAll(schema),
+          `granted role ${role} USAGE on schema ${schema} and SELECT, INSERT, UPDATE, DELETE on ${schema}.workflow_instances, nothing else`,
+        ]);
+        assert.deepEqual(await granted(pool, role, schema), [
+          "SELECT",
+          "INSERT",
+          "UPDATE",
+          "DELETE",
+          "schema USAGE",
+        ]);
+        const again = await cli(["--url", url, "--schema", schema, "--grant", role]);
+        assert.equal(again.code, 0, again.stderr);
+        assert.equal(again.lines[0], `schema ${schema} is already at version ${LATEST}`);
+      }),
+  );
+
+  await t.step(
+    "--dry-run prints the REVOKE and GRANT statements and changes nothing",
+    () =>
+      withRole(async ({ url, schema, pool }, role) => {
+        const run = await cli(["--url", url, "--schema", schema, "--grant", role, "--dry-run"]);
+        assert.equal(run.code, 0, run.stderr);
+        const at = run.lines.indexOf(`-- grant runtime access to role ${role}`);
+        assert.ok(at > 0, run.stdout);
+        assert.deepEqual(run.lines.slice(at + 1, at + 7), [
+          "BEGIN;",
+          `REVOKE ALL ON TABLE "${schema}".workflow_instances FROM "${role}";`,
+          `REVOKE ALL ON SCHEMA "${schema}" FROM "${role}";`,
+          `GRANT USAGE ON SCHEMA "${schema}" TO "${role}";`,
+          `GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE "${schema}".workflow_instances TO "${role}";`,
+          "COMMIT;",
+        ]);
+        assert.equal(
+          run.lines.at(-1),
+          `-- dry run: schema ${schema} would be at version ${LATEST}; nothing was changed`,
+        );
+        assert.equal(await exists(pool, `"${schema}".workflow_instances`), false);
+        assert.deepEqual(await granted(pool, role, schema), []);
+      }),
+  );
+
+  await t.step(
+    "a reserved, missing or superuser role is one line on stderr, exit 1",
+    () =>
+      withSchema(async ({ url, schema, pool }) => {
+        assertOneLineError(
+          await cli(["--url", url, "--schema", schema, "--grant", "public"]),
+          1,
+          /Invalid role: "public" is reserved/,
+        );
+        assert.equal(await exists(pool, `"${schema}".workflow_instances`), false, "not migrated");
+        assertOneLineError(
+          await cli(["--url", url, "--schema", schema, "--grant", `${schema}_ghost`]),
+          1,
+          /Role \w+ does not exist: create it first/,
+        );
+        const { rows: [{ user, rolsuper }] } = await pool.query(
+          "SELECT current_user AS user, rolsuper FROM pg_roles WHERE rolname = current_user",
+        );
+        if (rolsuper) {
+          assertOneLineError(
+            await cli(["--url", url, "--schema", schema, "--grant", user]),
+            1,
+            /is a superuser, whom no privilege restricts/,
+          );
+        }
+      }),
+  );
+
+  await t.step("--grant with --status or --to 0 exits 2", async () => {
+    assertOneLineError(await cli(["--grant", "app", "--status"]), 2, /--grant cannot be combined/);
+    assertOneLineError(await cli(["--grant", "app", "--to", "0"]), 2, /--grant needs the table/);
+  });
+});
+
 Deno.test("deno task migrate without a working database", async (t) => {
   await t.step("an unreachable database prints one line and exits non-zero", async () => {
     const run = await cli(["--url", "postgres://postgres:s3cret@127.0.0.1:1/test"]);
@@ -307,7 +414,15 @@ Deno.test("deno task migrate command line", async (t) => {
       assert.equal(run.code, 0, run.stderr);
       assert.equal(run.stderr, "");
       assert.match(run.lines[0], /^Usage: deno task migrate/);
-      for (const option of ["--url <url>", "--schema <name>", "--to <version>", "--status"]) {
+      for (
+        const option of [
+          "--url <url>",
+          "--schema <name>",
+          "--to <version>",
+          "--status",
+          "--grant <role>",
+        ]
+      ) {
         assert.equal(run.lines.filter((l) => l.includes(option)).length, 1, option);
       }
       for (const option of ["--dry-run", "-h, --help"]) {

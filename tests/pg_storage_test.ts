@@ -3,6 +3,7 @@ import pg from "pg";
 import {
   CorruptRecordError,
   DatabaseError,
+  isConnectionError,
   migrate,
   newInstance,
   PgStorage,
@@ -355,6 +356,123 @@ Deno.test("PgStorage", async (t) => {
   } finally {
     await db.drop();
   }
+});
+
+Deno.test("lost connections, timeouts, denied permissions and bad bytes say what happened", async () => {
+  const failing = (error: unknown): SqlDriver => ({
+    query: () => Promise.reject(error),
+    transaction: () => Promise.reject(error),
+  });
+  const serverError = (code: string, message: string) =>
+    Object.assign(new Error(message), { code });
+  const cases: [unknown, string, string, RegExp, boolean][] = [
+    [
+      serverError("57P01", "terminating connection due to administrator command"),
+      "put",
+      "57P01",
+      /^Connection lost during put, which may or may not have been applied: terminating/,
+      true,
+    ],
+    [
+      new Error("Connection terminated unexpectedly"),
+      "get",
+      "08006",
+      /^Connection lost during get: Connection terminated unexpectedly$/,
+      true,
+    ],
+    [
+      Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" }),
+      "delete",
+      "08006",
+      /^Connection lost during delete, which may/,
+      true,
+    ],
+    [
+      Object.assign(new Error("write EPIPE"), { code: "EPIPE" }), // shaped like a SQLSTATE
+      "put",
+      "08006",
+      /^Connection lost during put, which may or may not have been applied: write EPIPE$/,
+      true,
+    ],
+    [
+      new Error("Client has encountered a connection error and is not queryable"),
+      "get",
+      "08006",
+      /^Connection lost during get: /,
+      true,
+    ],
+    [
+      new Error("Client was closed and is not queryable"),
+      "put",
+      "08003",
+      /^Cannot run put, no connection to the database: /,
+      true,
+    ],
+    [
+      Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" }),
+      "put",
+      "08001",
+      /^Cannot run put, no connection to the database: connect ECONNREFUSED/,
+      true,
+    ],
+    [
+      serverError("57P03", "the database system is starting up"),
+      "get",
+      "57P03",
+      /^Cannot run get, no connection/,
+      true,
+    ],
+    [
+      serverError("57014", "canceling statement due to statement timeout"),
+      "put",
+      "57014",
+      /^The put statement was canceled and rolled back: canceling statement due to statement timeout \(statement_timeout elapsed/,
+      false,
+    ],
+    [
+      serverError("55P03", "canceling statement due to lock timeout"),
+      "put",
+      "55P03",
+      /^The put statement was canceled and rolled back: .*another session holds a lock/,
+      false,
+    ],
+    [
+      serverError("42501", "permission denied for schema t"),
+      "get",
+      "42501",
+      /^Permission denied for get on "public".workflow_instances: permission denied for schema t \(.*deno task migrate --grant <role>\)$/,
+      false,
+    ],
+    [
+      serverError("22021", 'invalid byte sequence for encoding "UTF8": 0xff'),
+      "get",
+      "22021",
+      /^A stored string is not valid UTF-8/,
+      false,
+    ],
+    [serverError("40P01", "deadlock detected"), "get", "40P01", /^deadlock detected$/, false],
+  ];
+  const run = (storage: PgStorage, operation: string) =>
+    operation === "put"
+      ? storage.put(newInstance({ id: "a", workflow: "W" }))
+      : operation === "delete"
+      ? storage.delete("a")
+      : storage.get("a");
+  for (const [thrown, operation, code, message, connection] of cases) {
+    await assert.rejects(
+      run(new PgStorage({ driver: failing(thrown) }), operation),
+      (error: unknown) => {
+        assert.ok(error instanceof DatabaseError, String(error));
+        assert.equal(error.code, code);
+        assert.match(error.message, message);
+        assert.equal(isConnectionError(error), connection, code);
+        assert.equal(error.cause, thrown, "the driver's error is the cause");
+        return true;
+      },
+    );
+  }
+  assert.equal(isConnectionError(new Error("57P01")), false);
+  assert.equal(isConnectionError(null), false);
 });
 
 Deno.test("storageConformance() with freshSchemaStorage() passes on node-postgres", async () => {

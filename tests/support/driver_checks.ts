@@ -177,6 +177,38 @@ export async function checkDriverBehaviour(
     });
 
     await t.step(
+      "rows stored with microseconds by other programs page without repeats",
+      async () => {
+        // Two rows in the same millisecond: a cursor that lost its microseconds would loop.
+        await driver.query(
+          `INSERT INTO ${table} (id, workflow, workflow_version, status, state, inserted_at)
+         VALUES ('us::b', 'Micro', 1, 'pending', '{}', '2026-01-01T00:00:00.123400Z'),
+                ('us::a', 'Micro', 1, 'pending', '{}', '2026-01-01T00:00:00.123700Z')`,
+        );
+        const seen: string[] = [];
+        let cursor: string | null = null;
+        for (let pages = 0; pages < 5; pages++) {
+          const page: Awaited<ReturnType<PgStorage["page"]>> = await storage.page(
+            { workflow: "Micro" },
+            { limit: 1, cursor },
+          );
+          seen.push(...page.items.map((i) => i.id));
+          cursor = page.nextCursor;
+          if (cursor === null) break;
+        }
+        assert.deepEqual(seen, ["us::b", "us::a"]);
+        // Times beyond what toISOString() and PostgreSQL share reach the server intact too.
+        assert.deepEqual(
+          (await storage.query({ workflow: "Micro", insertedAfter: new Date(-8.64e15) }))
+            .map((i) => i.id),
+          ["us::b", "us::a"],
+        );
+        assert.equal(await storage.count({ insertedBefore: new Date(-62_167_219_200_000) }), 0);
+        assert.equal(await storage.count({ updatedAfter: new Date(8.64e15) }), 0);
+      },
+    );
+
+    await t.step(
       "migrations go up, down to 0 and up again",
       () => checkMigrationRoundTrip(driver, `${prefix}_migrations`),
     );

@@ -106,12 +106,38 @@ async function findPgBinDir(): Promise<string> {
  * tests of authentication failures. It is stopped and deleted when the process exits.
  */
 export async function startPasswordCluster(password: string): Promise<string> {
-  const url = new URL(await startTempCluster(password));
+  const url = new URL((await startThrowawayCluster({ password })).url);
   url.password = password;
   return url.href;
 }
 
-async function startTempCluster(password?: string): Promise<string> {
+/** A throwaway cluster a test controls: stop it, start it again on the same port. */
+export interface ThrowawayCluster {
+  /** A URL for its `postgres` database as user `postgres` (trust, unless a password was set). */
+  url: string;
+  /** The data directory. */
+  dataDir: string;
+  /**
+   * Stops the server. `fast` (the default) ends sessions and checkpoints; `immediate` kills
+   * every process at once, like a crash (the next start replays the WAL).
+   */
+  stop(mode?: "fast" | "immediate"): Promise<void>;
+  /** Starts it again, on the same port, and waits until it accepts connections. */
+  start(): Promise<void>;
+  /** Stops it (immediately) and deletes its directory; also done when the process exits. */
+  destroy(): Promise<void>;
+}
+
+/**
+ * Starts a throwaway PostgreSQL cluster of the test's own with `initdb` and `pg_ctl` (free
+ * port, temp dir), for tests that stop or restart the server. It is stopped and deleted when
+ * the process exits, or by `destroy()`.
+ *
+ * @param options `password`: make the `postgres` user log in with it (SCRAM).
+ */
+export async function startThrowawayCluster(
+  options: { password?: string } = {},
+): Promise<ThrowawayCluster> {
   const bin = await findPgBinDir();
   const tmp = await Deno.makeTempDir({ prefix: "heph-pg-" });
   const data = `${tmp}/data`;
@@ -126,30 +152,55 @@ async function startTempCluster(password?: string): Promise<string> {
     await Deno.chown(tmp, await id("-u"), await id("-g"));
   }
 
-  globalThis.addEventListener("unload", () => {
+  let destroyed = false;
+  const destroySync = () => {
+    if (destroyed) return;
+    destroyed = true;
     const [cmd, args] = pgTool("pg_ctl", ["-D", data, "-m", "immediate", "stop"]);
     new Deno.Command(cmd, { args, cwd: tmp, stdout: "null", stderr: "null" }).outputSync();
     Deno.removeSync(tmp, { recursive: true });
-  });
+  };
+  globalThis.addEventListener("unload", destroySync);
   const auth = ["-A", "trust"];
-  if (password !== undefined) {
-    await Deno.writeTextFile(`${tmp}/pwfile`, password);
+  if (options.password !== undefined) {
+    await Deno.writeTextFile(`${tmp}/pwfile`, options.password);
     if (asRoot) await run("chown", ["postgres", `${tmp}/pwfile`]);
     auth.splice(0, 2, "-A", "scram-sha-256", `--pwfile=${tmp}/pwfile`);
   }
   await run(...pgTool("initdb", [...auth, "-U", "postgres", "-D", data]), tmp);
   // -l: the server must not inherit our stdout pipe, or waiting for pg_ctl would never end.
   const log = `${tmp}/server.log`;
+  let port = 0;
+  const start = async () => {
+    const settings = `-p ${port} -k ${tmp} -c listen_addresses=127.0.0.1 -c fsync=off`;
+    await run(...pgTool("pg_ctl", ["-D", data, "-l", log, "-o", settings, "-w", "start"]), tmp);
+  };
   for (let attempt = 1;; attempt++) {
-    const port = freePort(); // another process may grab it before the server does: retry
-    const options = `-p ${port} -k ${tmp} -c listen_addresses=127.0.0.1 -c fsync=off`;
+    port = freePort(); // another process may grab it before the server does: retry
     try {
-      await run(...pgTool("pg_ctl", ["-D", data, "-l", log, "-o", options, "-w", "start"]), tmp);
-      return `postgres://postgres@127.0.0.1:${port}/postgres`;
+      await start();
+      break;
     } catch (error) {
       if (attempt === 3) throw error;
     }
   }
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    dataDir: data,
+    start,
+    async stop(mode = "fast") {
+      await run(...pgTool("pg_ctl", ["-D", data, "-m", mode, "-w", "stop"]), tmp);
+    },
+    destroy() {
+      globalThis.removeEventListener("unload", destroySync);
+      destroySync();
+      return Promise.resolve();
+    },
+  };
+}
+
+async function startTempCluster(): Promise<string> {
+  return (await startThrowawayCluster()).url;
 }
 
 function freePort(): number {
