@@ -3,7 +3,6 @@ import { Client, neon, neonConfig, Pool } from "@neondatabase/serverless";
 import {
   DatabaseError,
   migrate,
-  migrationStatus,
   newInstance,
   PgStorage,
   type SqlDriver,
