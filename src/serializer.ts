@@ -205,15 +205,28 @@ export function encodeInstance(instance: WorkflowInstance): EncodedInstance {
   const workflow = validateWorkflowName(instance.workflow);
   const workflowVersion = validateWorkflowVersion(instance.workflowVersion);
   const status = validateStatus(instance.status);
-  const writer = new TypedJsonWriter();
   const context = instance.context;
   if (!isPlainObject(context)) throw shapeError("context", "an object", context);
   const currentStep = instance.currentStep;
   if (currentStep !== null && typeof currentStep !== "string") {
     throw shapeError("currentStep", "a string or null", currentStep);
   }
+  // Fast path: walk without checking each string, then look for what JSON.stringify escapes a
+  // NUL or lone surrogate into. Only when one is there, walk again checking every string.
+  let state = encodeState(instance, context, new TypedJsonWriter({ checkText: false }));
+  if (mayHoldUnstorableText(state)) {
+    state = encodeState(instance, context, new TypedJsonWriter());
+  }
+  return { id, workflow, workflowVersion, status, state };
+}
+
+function encodeState(
+  instance: WorkflowInstance,
+  context: Record<string, unknown>,
+  writer: TypedJsonWriter,
+): string {
   const state: Record<string, unknown> = {
-    current_step: writer.encode(currentStep, ["current_step"]),
+    current_step: writer.encode(instance.currentStep, ["current_step"]),
     context: {
       initial: encodeRecord(context.initial, ["context", "initial"], writer),
       steps: encodeRecord(context.steps, ["context", "steps"], writer),
@@ -226,7 +239,18 @@ export function encodeInstance(instance: WorkflowInstance): EncodedInstance {
     telemetry_metadata: encodeRecord(instance.telemetryMetadata, ["telemetry_metadata"], writer),
   };
   if (writer.annotations.length > 0) state[TYPES_KEY] = writer.annotations;
-  return { id, workflow, workflowVersion, status, state: JSON.stringify(state) };
+  return JSON.stringify(state);
+}
+
+/** A `\u0000` or `\udXXX` escape (preceded by an even number of backslashes) in JSON text. */
+const UNSTORABLE_ESCAPE = /(?<!\\)(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
+
+/**
+ * Whether JSON text produced by `JSON.stringify` may hold a NUL or a lone surrogate, which it
+ * writes as `\u0000` and `\udXXX` escapes (well-formed text is written as is).
+ */
+function mayHoldUnstorableText(json: string): boolean {
+  return json.includes("\\u") && UNSTORABLE_ESCAPE.test(json);
 }
 
 /**

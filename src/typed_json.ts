@@ -70,6 +70,18 @@ export class TypedJsonWriter {
   readonly annotations: TypeAnnotation[] = [];
   #path: JsonPath = [];
   #ancestors: object[] = [];
+  #checkText: boolean;
+
+  /**
+   * Creates a writer.
+   *
+   * @param options `checkText: false` skips the per-string check for NUL and lone surrogates,
+   *   for callers that check the resulting JSON text instead (and encode again with the check
+   *   when it finds one).
+   */
+  constructor(options: { checkText?: boolean } = {}) {
+    this.#checkText = options.checkText ?? true;
+  }
 
   /**
    * Encodes one value sitting at `path` of the stored document.
@@ -103,7 +115,7 @@ export class TypedJsonWriter {
   #walk(value: unknown): unknown {
     switch (typeof value) {
       case "string":
-        if (isStorableText(value)) return value;
+        if (!this.#checkText || isStorableText(value)) return value;
         this.#annotate("string");
         return escapeText(value);
       case "number":
@@ -195,7 +207,7 @@ export class TypedJsonWriter {
     let unstorable: string[] | undefined;
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i];
-      if (!isStorableText(key)) {
+      if (this.#checkText && !isStorableText(key)) {
         (unstorable ??= []).push(key);
         out ??= copyKeys(object, keys, i);
         continue;
