@@ -64,6 +64,7 @@ export {
   validateLease,
   validatePage,
   validatePrune,
+  validatePut,
 } from "./src/options.ts";
 export type { SqlDriver, SqlResult, SqlStatement } from "./src/driver.ts";
 export {

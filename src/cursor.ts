@@ -10,7 +10,8 @@ import { validateId } from "./serializer.ts";
 
 /**
  * A position in insertion order: the exact insertion time (UTC, microseconds, as
- * `YYYY-MM-DDTHH:MM:SS.ffffffZ`) and the id, which breaks ties.
+ * `YYYY-MM-DDTHH:MM:SS.ffffffZ`, with more year digits after 9999 and ` BC` before year 1, as
+ * PostgreSQL reads them) and the id, which breaks ties.
  */
 export interface CursorPosition {
   /** The insertion time, ISO-8601 UTC with six fractional digits. */
@@ -19,7 +20,7 @@ export interface CursorPosition {
   id: string;
 }
 
-const TIME = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{3})(\d{3})Z$/;
+const TIME = /^(\d{4,6})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{6})Z( BC)?$/;
 
 /**
  * Turns a position into a cursor.
@@ -58,18 +59,26 @@ export function decodeCursor(cursor: string): CursorPosition {
   }
   if (!Array.isArray(parsed) || parsed.length !== 3 || parsed[0] !== 1) refuse();
   const [, insertedAt, id] = parsed as [number, unknown, unknown];
-  const time = typeof insertedAt === "string" ? TIME.exec(insertedAt) : null;
-  if (
-    !time || time[1] === "0000" || // year 0 is no year to PostgreSQL
-    new Date(insertedAt as string).toISOString() !== `${insertedAt}`.slice(0, 23) + "Z"
-  ) {
-    refuse();
-  }
+  if (typeof insertedAt !== "string" || !isValidTime(insertedAt)) refuse();
   try {
     return { insertedAt: insertedAt as string, id: validateId(id) };
   } catch {
     return refuse();
   }
+}
+
+/** Whether a cursor time names a real instant (no 30 February, no hour 25, no year 0). */
+function isValidTime(text: string): boolean {
+  const match = TIME.exec(text);
+  if (!match) return false;
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number);
+  if (year === 0) return false;
+  const date = new Date(0);
+  date.setUTCFullYear(match[8] ? 1 - year : year, month - 1, day);
+  date.setUTCHours(hour, minute, second, 0);
+  return !Number.isNaN(date.getTime()) && date.getUTCMonth() === month - 1 &&
+    date.getUTCDate() === day && date.getUTCHours() === hour && date.getUTCMinutes() === minute &&
+    date.getUTCSeconds() === second;
 }
 
 /**

@@ -12,12 +12,11 @@ import {
   type CheckedFilter,
   matchesFilter,
   validateClaim,
-  validateExpectedRevision,
   validateFilter,
   validateLease,
-  validateOwner,
   validatePage,
   validatePrune,
+  validatePut,
 } from "./options.ts";
 import { scanPages } from "./scan.ts";
 import {
@@ -84,10 +83,9 @@ export class MemoryStorage implements Storage {
    * @param options An optional expected revision and owner.
    * @returns The revision now stored.
    */
-  put(instance: WorkflowInstance, options: PutOptions = {}): Promise<PutResult> {
+  put(instance: WorkflowInstance, options?: PutOptions): Promise<PutResult> {
     return attempt(() => {
-      const expected = validateExpectedRevision(options?.expectedRevision);
-      const owner = options?.owner === undefined ? undefined : validateOwner(options.owner);
+      const { expectedRevision: expected, owner } = validatePut(options);
       const row = encodeInstance(instance);
       const existing = this.#entries.get(row.id);
       const now = Date.now();
@@ -251,7 +249,7 @@ export class MemoryStorage implements Storage {
       const { statusIn, olderThan, limit } = validatePrune(options);
       const doomed = [...this.#entries.values()]
         .filter((e) => statusIn.includes(e.row.status) && e.updatedAt < olderThan.getTime())
-        .sort((a, b) => a.updatedAt - b.updatedAt)
+        .sort((a, b) => a.updatedAt - b.updatedAt || compareIds(a.row.id, b.row.id))
         .slice(0, limit);
       for (const entry of doomed) this.#entries.delete(entry.row.id);
       return doomed.length;

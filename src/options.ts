@@ -4,7 +4,7 @@
  * @module
  */
 
-import { SerializationError, ValidationError } from "./errors.ts";
+import { ValidationError } from "./errors.ts";
 import { INSTANCE_STATUSES, type InstanceStatus } from "./instance.ts";
 import { jsonContains } from "./json_contains.ts";
 import {
@@ -46,7 +46,7 @@ const statusList = (what: string) => (value: unknown): InstanceStatus[] => {
       `Invalid ${what}: expected a list of statuses, got ${describe(value)}`,
     );
   }
-  return [...new Set(value.map(validateStatus))];
+  return [...new Set(Array.from(value, validateStatus))];
 };
 
 const moment = (what: string) => (value: unknown): Date => {
@@ -133,8 +133,8 @@ function encodeContainment(value: unknown): unknown {
   try {
     return JSON.parse(JSON.stringify(new TypedJsonWriter().encode(value, ["contextContains"])));
   } catch (error) {
-    if (!(error instanceof SerializationError)) throw error;
-    throw new ValidationError(`Invalid contextContains: ${error.message}`, { cause: error });
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new ValidationError(`Invalid contextContains: ${detail}`, { cause: error });
   }
 }
 
@@ -244,13 +244,51 @@ function integerIn(what: string, value: unknown, min: number, max: number): numb
   return value;
 }
 
-function optionsObject(what: string, value: unknown): Record<string, unknown> {
+function optionsObject(
+  what: string,
+  value: unknown,
+  keys?: readonly string[],
+): Record<string, unknown> {
   if (!isPlainObject(value)) {
     throw new ValidationError(
       `Invalid ${what} options: expected an object, got ${describe(value)}`,
     );
   }
+  for (const key of keys ? Object.keys(value) : []) {
+    if (!keys!.includes(key)) {
+      throw new ValidationError(
+        `Invalid ${what} options: unknown key ${JSON.stringify(key)}, expected ${keys!.join(", ")}`,
+      );
+    }
+  }
   return value;
+}
+
+/**
+ * Checks the options of `put`: an object with at most `expectedRevision` and `owner` (a typo
+ * must never drop a concurrency check).
+ *
+ * @param options As given (undefined for none).
+ * @returns The expected revision and owner, each undefined when absent.
+ * @throws {ValidationError} On an unknown key or an invalid value.
+ *
+ * @example
+ * ```ts
+ * import { validatePut } from "@heph/pg";
+ *
+ * validatePut({ expectedRevision: 3 }); // { expectedRevision: 3, owner: undefined }
+ * ```
+ */
+export function validatePut(
+  options: unknown,
+): { expectedRevision: number | undefined; owner: string | undefined } {
+  const given = options === undefined
+    ? {}
+    : optionsObject("put", options, ["expectedRevision", "owner"]);
+  return {
+    expectedRevision: validateExpectedRevision(given.expectedRevision),
+    owner: given.owner === undefined ? undefined : validateOwner(given.owner),
+  };
 }
 
 /**
@@ -298,7 +336,7 @@ export function validateLease(
   options: LeaseOptions | { owner: string },
   withDuration: boolean,
 ): { owner: string; leaseMs: number } {
-  const given = optionsObject("lease", options);
+  const given = optionsObject("lease", options, withDuration ? ["owner", "leaseMs"] : ["owner"]);
   return {
     owner: validateOwner(given.owner),
     leaseMs: withDuration ? integerIn("leaseMs", given.leaseMs, 1, MAX_LEASE_MS) : 0,
@@ -320,7 +358,7 @@ export function validateLease(
  * ```
  */
 export function validatePage(options: PageOptions): { limit: number; cursor: string | null } {
-  const given = optionsObject("page", options);
+  const given = optionsObject("page", options, ["limit", "cursor"]);
   const cursor = given.cursor ?? null;
   if (cursor !== null && typeof cursor !== "string") {
     throw new ValidationError(`Invalid cursor: expected a string or null, got ${describe(cursor)}`);

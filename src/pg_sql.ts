@@ -29,7 +29,8 @@ const NOW = `date_trunc('milliseconds', now())`;
 const ORDER = `w.inserted_at, w.id COLLATE "C"`;
 
 /** An exact, session-independent form of the insertion time, for cursors. */
-const POSITION = `to_char(w.inserted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+const POSITION = `to_char(w.inserted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+  || CASE WHEN w.inserted_at < '0001-01-01 00:00:00+00' THEN ' BC' ELSE '' END`;
 
 /** A lease that no longer stops anyone. */
 const lapsed = (alias: string) =>
@@ -117,7 +118,7 @@ export function statements(table: string) {
       SELECT id FROM ${table}
       WHERE status IN (SELECT jsonb_array_elements_text($1::text::jsonb))
         AND updated_at < $2::text::timestamptz
-      ORDER BY updated_at LIMIT $3::integer FOR UPDATE SKIP LOCKED
+      ORDER BY updated_at, id COLLATE "C" LIMIT $3::integer FOR UPDATE SKIP LOCKED
     ), deleted AS (DELETE FROM ${table} AS w USING doomed WHERE w.id = doomed.id RETURNING 1)
     SELECT count(*)::text AS n FROM deleted`,
   });

@@ -19,12 +19,11 @@ import type { StoredInstance, WorkflowInstance } from "./instance.ts";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
 import {
   validateClaim,
-  validateExpectedRevision,
   validateFilter,
   validateLease,
-  validateOwner,
   validatePage,
   validatePrune,
+  validatePut,
 } from "./options.ts";
 import { compileFilter, statements, timestampParam } from "./pg_sql.ts";
 import { scanPages } from "./scan.ts";
@@ -173,9 +172,8 @@ export class PgStorage implements Storage {
    * @throws {ConflictError} When the expected revision does not match; nothing is written.
    * @throws {LeaseConflictError} When another owner holds a live lease; nothing is written.
    */
-  async put(instance: WorkflowInstance, options: PutOptions = {}): Promise<PutResult> {
-    const expected = validateExpectedRevision(options?.expectedRevision);
-    const owner = options?.owner === undefined ? undefined : validateOwner(options.owner);
+  async put(instance: WorkflowInstance, options?: PutOptions): Promise<PutResult> {
+    const { expectedRevision: expected, owner } = validatePut(options);
     const row = encodeInstance(instance);
     const params: unknown[] = [row.id, row.workflow, row.workflowVersion, row.status, row.state];
     if (expected === undefined && owner === undefined) {

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { CorruptRecordError, ValidationError } from "./errors.ts";
+import { CorruptRecordError, SerializationError, ValidationError } from "./errors.ts";
 import {
   type HistoryEntry,
   INSTANCE_STATUSES,
@@ -216,6 +216,13 @@ export function encodeInstance(instance: WorkflowInstance): EncodedInstance {
   let state = encodeState(instance, context, new TypedJsonWriter({ checkText: false }));
   if (mayHoldUnstorableText(state)) {
     state = encodeState(instance, context, new TypedJsonWriter());
+    if (mayHoldUnstorableText(state)) {
+      // Only a value that changed between two reads (a getter) gets here.
+      throw new SerializationError(
+        `Cannot store instance ${id}: a value changed while it was being encoded`,
+        "(unknown)",
+      );
+    }
   }
   return { id, workflow, workflowVersion, status, state };
 }

@@ -42,6 +42,9 @@ export type TypeAnnotation =
   | [path: JsonPath, tag: string]
   | [path: JsonPath, tag: "keys", renamed: [stored: string, original: string][]];
 
+/** Date's own `toJSON`, as it was when this module loaded. */
+const DATE_TO_JSON = Date.prototype.toJSON;
+
 /** How deep values may nest; deeper ones are refused rather than overflowing the stack. */
 const MAX_DEPTH = 1000;
 
@@ -144,14 +147,23 @@ export class TypedJsonWriter {
     }
     this.#ancestors.push(value);
     try {
-      if (Array.isArray(value)) return this.#walkArray(value);
+      const toJSON = (value as { toJSON?: unknown }).toJSON;
+      if (Array.isArray(value)) {
+        if (toJSON !== undefined) return this.#refuse("an array with a toJSON property");
+        return this.#walkArray(value);
+      }
       const proto = Object.getPrototypeOf(value);
       if (proto === Object.prototype || proto === null) {
+        // JSON.stringify would call it and store what it returns, unchecked.
+        if (typeof toJSON === "function") return this.#refuse("an object with a toJSON method");
         return this.#walkPlain(value as Record<string, unknown>);
       }
       if (proto === Date.prototype) {
         this.#annotate("Date");
-        return value; // Date's toJSON gives the ISO string, or null for an invalid date
+        // Date's own toJSON gives the ISO string, or null for an invalid date; a replaced one
+        // could give anything, so then the string is made here.
+        if (toJSON === DATE_TO_JSON) return value;
+        return Number.isNaN((value as Date).getTime()) ? null : (value as Date).toISOString();
       }
       if (proto === Map.prototype) {
         const pairs: unknown[] = [];

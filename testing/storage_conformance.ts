@@ -444,6 +444,16 @@ export const STORAGE_CASES: readonly StorageCase[] = Object.freeze([
         ["context.initial.re", (i) => (i.context.initial.re = /x/)],
         ["telemetry_metadata.err", (i) => (i.telemetryMetadata.err = new Error("x"))],
         [
+          "context.initial.sneaky",
+          (i) => (i.context.initial.sneaky = { a: 1, toJSON: () => "\u0000" }),
+        ],
+        [
+          "context.initial.hidden",
+          (i) => (i.context.initial.hidden = Object.defineProperty({ a: 1 }, "toJSON", {
+            value: () => ({ b: 2 }),
+          })),
+        ],
+        [
           "context.initial.bytes",
           (i) => (i.context.initial.bytes = new (class Bytes extends Uint8Array {})(2)),
         ],
@@ -527,6 +537,15 @@ export const STORAGE_CASES: readonly StorageCase[] = Object.freeze([
         (e) => assert.equal(e.actual, 0),
       );
       assert.equal(await storage.get("opt::absent"), null);
+      for (const typo of [{ expectedRevison: 1 }, { ownr: "w" }, 5, "x", null]) {
+        await rejectsWith(storage.put(instance, typo as never), ValidationError);
+      }
+      await rejectsWith(storage.page({}, { limit: 5, curser: "x" } as never), ValidationError);
+      await rejectsWith(
+        storage.renewLease("opt::2", { owner: "w", leaseMs: 5, extra: 1 } as never),
+        ValidationError,
+      );
+      await rejectsWith(storage.query({ statusIn: [, "pending"] as never }), ValidationError);
       for (const expectedRevision of [-1, 1.5, "1", NaN, null]) {
         await rejectsWith(
           storage.put(instance, { expectedRevision: expectedRevision as number }),
@@ -921,6 +940,10 @@ export const STORAGE_CASES: readonly StorageCase[] = Object.freeze([
         "nope",
         "!!!",
         btoa(JSON.stringify([1, "2026-02-30T00:00:00.000000Z", "p1"])),
+        btoa(JSON.stringify([1, "2024-13-01T00:00:00.000000Z", "p1"])),
+        btoa(JSON.stringify([1, "2024-01-01T25:00:00.000000Z", "p1"])),
+        btoa(JSON.stringify([1, "2024-01-01T00:00:60.000000Z", "p1"])),
+        btoa(JSON.stringify([1, "0000-01-01T00:00:00.000000Z", "p1"])),
         btoa(JSON.stringify([2, "2026-01-01T00:00:00.000000Z", "p1"])),
         btoa(JSON.stringify([1, "2026-01-01T00:00:00.000000Z", ""])),
         btoa('[1,"2026-01-01T00:00:00.000000Z"]'),

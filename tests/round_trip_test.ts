@@ -5,6 +5,7 @@ import {
   encodeInstance,
   MemoryStorage,
   migrate,
+  newInstance,
   PgStorage,
   type Storage,
 } from "../mod.ts";
@@ -63,4 +64,17 @@ Deno.test("random instances round-trip exactly through PostgreSQL jsonb", async 
   } finally {
     await db.drop();
   }
+});
+
+Deno.test("a Date whose toJSON was replaced is still stored as its ISO string", async () => {
+  const storage = new MemoryStorage();
+  const at = new Date(Date.UTC(2026, 0, 2));
+  Object.defineProperty(at, "toJSON", { value: () => "\u0000not a date" });
+  const instance = newInstance({ id: "date::1", workflow: "W", initial: { at } });
+  await storage.put(instance);
+  assert.deepStrictEqual(
+    (await storage.get("date::1"))!.context.initial.at,
+    new Date(at.getTime()),
+  );
+  assert.equal(JSON.parse(encodeInstance(instance).state).context.initial.at, at.toISOString());
 });
