@@ -4,12 +4,11 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import type pg from "pg";
 import { MIGRATIONS } from "../mod.ts";
+import { assertOneLineError, type Run, runTask } from "./support/cli_run.ts";
 import { testDatabaseUrl, withTestSchema } from "./support/test_db.ts";
 
-const ROOT = new URL("../", import.meta.url);
 const MIGRATION_1 = "create_workflow_instances";
 const LATEST = MIGRATIONS.at(-1)!.version;
 /** What migrating an empty schema prints: migration 1 and any later one. */
@@ -18,48 +17,9 @@ const applyAll = (schema: string) => [
   `schema ${schema} is at version ${LATEST}`,
 ];
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-  lines: string[];
-}
-
-/** `deno task migrate` without the leading `deno`: `run`, the permissions, `cli/migrate.ts`. */
-const TASK: string[] = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)))
-  .tasks.migrate.split(" ").slice(1);
-
-/**
- * Runs the CLI with the task's permissions, from the project directory or from `cwd`; `env` is
- * added to (and overrides) ours.
- */
-async function cli(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<Run> {
-  const task = cwd === undefined ? TASK : [
-    ...TASK.slice(0, -1),
-    "--config",
-    fileURLToPath(new URL("deno.json", ROOT)),
-    fileURLToPath(new URL(TASK.at(-1)!, ROOT)),
-  ];
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: [...task, ...args],
-    cwd: cwd ?? ROOT,
-    env: { NO_COLOR: "1", DATABASE_URL: "", ...env },
-    stdin: "null",
-  }).output();
-  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  const out = text(stdout);
-  return { code, stdout: out, stderr: text(stderr), lines: out.trimEnd().split("\n") };
-}
-
-/** Asserts a failure: the exit code, and exactly one non-empty line on stderr, no stack. */
-function assertOneLineError(run: Run, code: number, pattern: RegExp): string {
-  assert.equal(run.code, code, `exit code; stderr: ${run.stderr}`);
-  const lines = run.stderr.split("\n").filter((line) => line.trim() !== "");
-  assert.equal(lines.length, 1, `one line on stderr, got: ${run.stderr}`);
-  assert.doesNotMatch(run.stderr, /^\s+at /m);
-  assert.match(lines[0], /^error: /);
-  assert.match(lines[0], pattern);
-  return lines[0];
+/** Runs `deno task migrate` with `args`, adding `env`, from the project directory or `cwd`. */
+function cli(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<Run> {
+  return runTask("migrate", args, { env, cwd });
 }
 
 async function exists(pool: pg.Pool, relation: string): Promise<boolean> {

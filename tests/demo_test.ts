@@ -10,30 +10,14 @@ import { PGlite } from "@electric-sql/pglite";
 import { newInstance, PgStorage, type StoredInstance } from "../mod.ts";
 import { nodePostgresDriver } from "../drivers/node_postgres.ts";
 import { pgliteDriver } from "../drivers/pglite.ts";
+import { type Run, runTask } from "./support/cli_run.ts";
 import { withTestSchema } from "./support/test_db.ts";
 
-const ROOT = new URL("../", import.meta.url);
 const STEPS = ["validate", "reserve", "charge", "ship"];
 
-/** `deno task demo` without the leading `deno`: `run`, the permissions, `cli/demo.ts`. */
-const TASK: string[] = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)))
-  .tasks.demo.split(" ").slice(1);
-
-interface Run {
-  code: number;
-  stderr: string;
-  lines: string[];
-}
-
-async function demo(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: [...TASK, ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1", DATABASE_URL: "", ...env },
-    stdin: "null",
-  }).output();
-  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code, stderr: text(stderr), lines: text(stdout).trimEnd().split("\n") };
+/** Runs `deno task demo` with `args`, adding `env`. */
+function demo(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return runTask("demo", args, { env });
 }
 
 const progress = (from: number, to: number) =>

@@ -10,42 +10,20 @@ import { PGlite } from "@electric-sql/pglite";
 import { migrate, newInstance, PgStorage, type WorkflowInstance } from "../mod.ts";
 import { nodePostgresDriver } from "../drivers/node_postgres.ts";
 import { pgliteDriver } from "../drivers/pglite.ts";
+import { assertOneLineError, type Run, runTask } from "./support/cli_run.ts";
 import { withTestSchema } from "./support/test_db.ts";
 
-const ROOT = new URL("../", import.meta.url);
 
-/** `deno task inspect` without the leading `deno`: `run`, the permissions, `cli/inspect.ts`. */
-const TASK: string[] = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)))
-  .tasks.inspect.split(" ").slice(1);
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-  lines: string[];
+/** Runs `deno task inspect` with `args`, adding `env`. */
+function inspect(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return runTask("inspect", args, { env });
 }
 
-async function inspect(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: [...TASK, ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1", DATABASE_URL: "", ...env },
-    stdin: "null",
-  }).output();
-  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  const out = text(stdout);
-  return { code, stdout: out, stderr: text(stderr), lines: out.trimEnd().split("\n") };
-}
-
-/** Asserts a failure: the exit code, and exactly one line on stderr, no stack. */
-function assertOneLineError(run: Run, code: number, pattern: RegExp): string {
-  assert.equal(run.code, code, `exit code; stderr: ${run.stderr}`);
-  const lines = run.stderr.split("\n").filter((line) => line.trim() !== "");
-  assert.equal(lines.length, 1, `one line on stderr, got: ${run.stderr}`);
-  assert.match(lines[0], /^error: /);
-  assert.match(lines[0], pattern);
+/** Asserts a one-line failure that printed nothing on stdout. */
+function assertFailure(run: Run, code: number, pattern: RegExp): string {
+  const line = assertOneLineError(run, code, pattern);
   assert.equal(run.stdout, "");
-  return lines[0];
+  return line;
 }
 
 /** The cells of a table row printed by `list` (columns are separated by two spaces or more). */
@@ -331,12 +309,12 @@ Deno.test("deno task inspect on PostgreSQL", async (t) => {
     );
 
     await t.step("a missing or invalid id exits 1 with one line", async () => {
-      assertOneLineError(
+      assertFailure(
         await run(["show", "order::404"]),
         1,
         new RegExp(`^error: no instance with id "order::404" in schema ${schema}$`),
       );
-      assertOneLineError(await run(["show", "x".repeat(300)]), 1, /id/i);
+      assertFailure(await run(["show", "x".repeat(300)]), 1, /id/i);
     });
 
     await t.step("a bad filter or command line exits 2 with one line", async () => {
@@ -355,12 +333,12 @@ Deno.test("deno task inspect on PostgreSQL", async (t) => {
         [[], /expected a command: list, show <id> or stats/],
         [["list", "--bogus"], /unknown option '--bogus'/],
       ];
-      for (const [args, pattern] of cases) assertOneLineError(await run(args), 2, pattern);
+      for (const [args, pattern] of cases) assertFailure(await run(args), 2, pattern);
     });
 
     await t.step("a schema without the table exits 1 with one line", async () => {
       const run = await inspect(["list", "--schema", `${schema}_none`], { DATABASE_URL: url });
-      assertOneLineError(run, 1, /workflow_instances is missing or not migrated/);
+      assertFailure(run, 1, /workflow_instances is missing or not migrated/);
     });
   } finally {
     await drop();
@@ -370,10 +348,10 @@ Deno.test("deno task inspect on PostgreSQL", async (t) => {
 Deno.test("deno task inspect without a working database", async (t) => {
   await t.step("an unreachable database prints one line and exits 1", async () => {
     const run = await inspect(["list", "--url", "postgres://postgres:s3cret@127.0.0.1:1/test"]);
-    const line = assertOneLineError(run, 1, /./);
+    const line = assertFailure(run, 1, /./);
     assert.equal(line, "error: cannot reach the database at 127.0.0.1:1: connection refused");
     const stats = await inspect(["stats"], { DATABASE_URL: "postgres://postgres@127.0.0.1:1/x" });
-    assertOneLineError(stats, 1, /^error: cannot reach the database at 127\.0\.0\.1:1/);
+    assertFailure(stats, 1, /^error: cannot reach the database at 127\.0\.0\.1:1/);
   });
 
   await t.step("--help prints usage", async () => {
