@@ -13,7 +13,6 @@ import { pgliteDriver } from "../drivers/pglite.ts";
 import { assertOneLineError, type Run, runTask } from "./support/cli_run.ts";
 import { withTestSchema } from "./support/test_db.ts";
 
-
 /** Runs `deno task inspect` with `args`, adding `env`. */
 function inspect(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return runTask("inspect", args, { env });
