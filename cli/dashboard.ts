@@ -25,6 +25,7 @@ import { parseArgs } from "node:util";
 import {
   DatabaseError,
   INSTANCE_STATUSES,
+  type InstanceFilter,
   type InstanceStatus,
   PgStorage,
   type Storage,
@@ -184,6 +185,15 @@ async function api(storage: Storage, schema: string, url: URL): Promise<unknown>
   const at = new Date(now).toISOString();
   const limit = pageSize(q.get("limit"));
   const cursor = q.get("cursor") || null;
+  const listPage = async (filter: InstanceFilter) => {
+    const page = await storage.page(filter, { limit, cursor });
+    return {
+      now: at,
+      items: page.items.map((i) => summarize(i, now)),
+      nextCursor: page.nextCursor,
+      total: await storage.count(filter),
+    };
+  };
   switch (url.pathname) {
     case "/api/summary": {
       const counts = {} as Record<InstanceStatus, number>;
@@ -203,13 +213,7 @@ async function api(storage: Storage, schema: string, url: URL): Promise<unknown>
         now,
         (name) => name,
       );
-      const page = await storage.page(filter, { limit, cursor });
-      return {
-        now: at,
-        items: page.items.map((i) => summarize(i, now)),
-        nextCursor: page.nextCursor,
-        total: await storage.count(filter),
-      };
+      return await listPage(filter);
     }
     case "/api/stuck": {
       const filter = buildFilter(
@@ -217,13 +221,7 @@ async function api(storage: Storage, schema: string, url: URL): Promise<unknown>
         now,
         (name) => name,
       );
-      const page = await storage.page(filter, { limit, cursor });
-      return {
-        now: at,
-        items: page.items.map((i) => summarize(i, now)),
-        nextCursor: page.nextCursor,
-        total: await storage.count(filter),
-      };
+      return await listPage(filter);
     }
     case "/api/expired-leases": {
       // No filter selects leases, so pages of unfinished instances are read until `limit`
