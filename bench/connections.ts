@@ -13,7 +13,7 @@ import type { SqlDriver } from "../mod.ts";
 import { nodePostgresDriver } from "../drivers/node_postgres.ts";
 import { postgresJsDriver } from "../drivers/postgres_js.ts";
 import { neonDriver } from "../drivers/neon.ts";
-import { useLocalWsProxy } from "../tests/support/ws_proxy.ts";
+import { useLocalWsProxy } from "../tests/support/neon_client.ts";
 import { NoDelayWebSocket } from "./ws_nodelay.ts";
 
 /** One client: its raw call, PgStorage's driver over the same client, and how to close it. */

@@ -1,7 +1,7 @@
 /**
  * WebSocket without Nagle's algorithm, for timing Neon's WebSocket mode on loopback: a minimal
  * client class for `neonConfig.webSocketConstructor` and a WebSocket-to-TCP proxy speaking the
- * same `/v1?address=host:port` protocol as tests/support/ws_proxy.ts, both on plain TCP
+ * same `/v1?address=host:port` protocol as cli/neon_local/ws_proxy.ts, both on plain TCP
  * sockets with TCP_NODELAY, each frame written in one write.
  *
  * Why: Deno's own `WebSocket` client and `Deno.upgradeWebSocket` server leave Nagle's algorithm

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { startWsProxy } from "../tests/support/ws_proxy.ts";
+import { startWsProxy } from "../cli/neon_local/ws_proxy.ts";
 import { startNoDelayProxy } from "./ws_nodelay.ts";
 
 const scope = globalThis as unknown as {

@@ -1,14 +1,15 @@
 /**
- * `deno task demo`: a worked example of @heph/pg. An order workflow moves step by step
+ * `demo`: a worked example of @heph/pg. An order workflow moves step by step
  * (validate → reserve → charge → ship) and every transition is persisted with `put`, guarded by
  * `expectedRevision`. Started with `--crash-after <step>` it dies right after storing that step;
  * started again, it finds the unfinished order with `query()` and finishes it from the stored
- * state. Without `--url` or `DATABASE_URL` it uses embedded PGlite in `.heph/pglite`.
+ * state. Without `--url` or `DATABASE_URL` it uses embedded PGlite in `.heph/pglite`
+ * (or `--data-dir`): the one command that needs no database named.
  *
  * @example
  * ```sh
- * deno task demo --crash-after reserve   # exits with 1 after step 2 of 4
- * deno task demo                         # resumes the order and completes it
+ * deno run -A jsr:@heph/pg/cli demo --crash-after reserve   # exits with 1 after step 2 of 4
+ * deno run -A jsr:@heph/pg/cli demo                         # resumes the order, completes it
  * ```
  *
  * @module
@@ -26,6 +27,7 @@ import {
 } from "../mod.ts";
 import { chooseDatabase, DATABASE_OPTIONS, DATABASE_USAGE, openDatabase } from "./database.ts";
 import { argsError, reportFailure, UsageError } from "./failure.ts";
+import { PROGRAM } from "./program.ts";
 
 const WORKFLOW = "Shop.OrderWorkflow";
 
@@ -45,7 +47,7 @@ const STEPS: Record<string, (context: InstanceContext) => Record<string, unknown
 };
 const STEP_NAMES = Object.keys(STEPS);
 
-const USAGE = `Usage: deno task demo [options]
+const USAGE = `Usage: ${PROGRAM} demo [options]
 
 Runs an order workflow (${STEP_NAMES.join(" → ")}) on @heph/pg, persisting every
 transition; resumes unfinished orders left by an earlier run.
@@ -75,10 +77,13 @@ export async function main(args: string[]): Promise<number> {
     if (crashAfter !== undefined && !STEP_NAMES.includes(crashAfter)) {
       throw new UsageError(`--crash-after expects one of ${STEP_NAMES.join(", ")}`);
     }
-    const database = chooseDatabase({ url: values.url, dataDir: values["data-dir"] });
+    const database = chooseDatabase(
+      { url: values.url, embedded: values.embedded, dataDir: values["data-dir"] },
+      true,
+    );
     if ("url" in database) url = database.url;
 
-    const { driver, close } = await openDatabase(database);
+    const { driver, close } = await openDatabase(database, { create: true });
     try {
       await migrate(driver, { schema: values.schema }); // quietly: nothing to say when up to date
       const storage = new PgStorage({ driver, schema: values.schema });
@@ -196,5 +201,3 @@ async function printSummary(storage: PgStorage): Promise<void> {
   }
   console.log(`${"total".padEnd(10)} ${String(all.length).padStart(9)}`);
 }
-
-if (import.meta.main) Deno.exit(await main(Deno.args));

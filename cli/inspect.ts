@@ -1,17 +1,17 @@
 /**
- * `deno task inspect`: look at the stored instances from a terminal. `list` shows a filtered
+ * `inspect`: look at the stored instances from a terminal. `list` shows a filtered
  * table (or JSON lines), `show` one whole instance with its history as a timeline, `stats` the
  * counts by status and workflow, the oldest running/waiting instances and the expired leases.
- * Read-only; reads through the public Storage API. Without `--url` or `DATABASE_URL` it reads
- * the embedded PGlite database in `.heph/pglite` (see cli/database.ts). Exits with 0 on success,
+ * Read-only; reads through the public Storage API. It needs `--url`, `DATABASE_URL` or
+ * `--embedded` (an existing embedded database: it never creates one; see cli/database.ts). Exits with 0 on success,
  * 1 when the instance is missing or the database failed, 2 on a bad command line; a failure is
  * one line on stderr.
  *
  * @example
  * ```sh
- * deno task inspect list --status running,waiting --family Shop. --since 1h
- * deno task inspect show order::123
- * deno task inspect stats --url postgres://postgres@127.0.0.1:5432/app --schema tenant_a
+ * deno run -A jsr:@heph/pg/cli inspect list --status running,waiting --family Shop. --since 1h
+ * deno run -A jsr:@heph/pg/cli inspect show order::123 --embedded
+ * deno run -A jsr:@heph/pg/cli inspect stats --url postgres://postgres@127.0.0.1:5432/app
  * ```
  *
  * @module
@@ -21,6 +21,7 @@ import { parseArgs } from "node:util";
 import { INSTANCE_STATUSES, type InstanceFilter, PgStorage, type Storage } from "../mod.ts";
 import { chooseDatabase, DATABASE_OPTIONS, DATABASE_USAGE, openDatabase } from "./database.ts";
 import { argsError, reportFailure, UsageError } from "./failure.ts";
+import { PROGRAM } from "./program.ts";
 import {
   buildFilter,
   collectStats,
@@ -35,7 +36,7 @@ import {
   summarize,
 } from "./instances.ts";
 
-const USAGE = `Usage: deno task inspect <command> [options]
+const USAGE = `Usage: ${PROGRAM} inspect <command> [options]
 
 Shows the workflow instances stored by @heph/pg. Read-only.
 
@@ -84,10 +85,14 @@ export async function main(args: string[]): Promise<number> {
       return 0;
     }
     const { command, schema, json, values } = parsed;
-    const database = chooseDatabase({ url: values.url, dataDir: values["data-dir"] });
+    const database = chooseDatabase({
+      url: values.url,
+      embedded: values.embedded,
+      dataDir: values["data-dir"],
+    });
     if ("url" in database) url = database.url;
 
-    const { driver, close } = await openDatabase(database);
+    const { driver, close } = await openDatabase(database, { create: false });
     try {
       return await run(new PgStorage({ driver, schema }), command, json, schema);
     } finally {
@@ -355,5 +360,3 @@ function statsText(stats: Stats, schema: string, now: number): string {
   }
   return lines.join("\n");
 }
-
-if (import.meta.main) Deno.exit(await main(Deno.args));

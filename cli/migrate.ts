@@ -1,16 +1,17 @@
 /**
- * `deno task migrate`: brings a schema to the latest version (or to `--to`), shows what is
- * applied (`--status`), or prints the SQL it would run (`--dry-run`); with `--grant <role>`,
- * then gives that runtime role exactly what PgStorage needs (see `grantRuntimeAccess`).
- * Without `--url` or `DATABASE_URL` it works on the embedded PGlite database in `.heph/pglite` (see
- * cli/database.ts). Run with `--help` for the options. Exits with 0 on success, 1 when the work failed, 2 on a bad command line; a
- * failure is reported as one line on stderr.
+ * `migrate`: brings a schema to the latest version (or to `--to`), shows what is applied
+ * (`--status`), prints the SQL it would run (`--dry-run`), or prints, without a database, the
+ * whole script that would create the schema from nothing (`--sql`, for psql, Flyway, Atlas…);
+ * with `--grant <role>`, then gives that runtime role exactly what PgStorage needs (see
+ * `grantRuntimeAccess`). Needs `--url`, `DATABASE_URL` or `--embedded` (see cli/database.ts).
+ * Run with `--help` for the options. Exits with 0 on success, 1 when the work failed, 2 on a
+ * bad command line; a failure is reported as one line on stderr.
  *
  * @example
  * ```sh
- * DATABASE_URL=postgres://postgres@127.0.0.1:5432/app deno task migrate
- * deno task migrate --url postgres://postgres@127.0.0.1:5432/app --schema tenant_a --to 0
- * deno task migrate --schema tenant_a --grant tenant_a_app
+ * DATABASE_URL=postgres://postgres@127.0.0.1:5432/app deno run -A jsr:@heph/pg/cli migrate
+ * deno run -A jsr:@heph/pg/cli migrate --url postgres://postgres@127.0.0.1:5432/app --schema tenant_a --to 0
+ * deno run -A jsr:@heph/pg/cli migrate --sql --schema tenant_a > heph.sql
  * ```
  *
  * @module
@@ -22,9 +23,11 @@ import {
   grantRuntimeAccess,
   migrate,
   type MigrateResult,
+  MIGRATIONS,
   type MigrationStatus,
   migrationStatus,
 } from "../mod.ts";
+import { migrationScript } from "../src/migrate.ts";
 import {
   chooseDatabase,
   DATABASE_OPTIONS,
@@ -33,8 +36,11 @@ import {
   openDatabase,
 } from "./database.ts";
 import { argsError, reportFailure, UsageError } from "./failure.ts";
+import { PROGRAM } from "./program.ts";
 
-const USAGE = `Usage: deno task migrate [options]
+const LATEST = MIGRATIONS.at(-1)?.version ?? 0;
+
+const USAGE = `Usage: ${PROGRAM} migrate [options]
 
 Brings a PostgreSQL schema to the latest version of the @heph/pg tables.
 
@@ -44,17 +50,21 @@ ${DATABASE_USAGE}
   --to <version>     the target version, up or down (default: the latest; 0 removes everything)
   --status           print the applied and pending migrations, change nothing
   --dry-run          print the SQL that would run, change nothing
+  --sql              print, without a database, the whole SQL script that migrates an empty
+                     database to --to (bookkeeping included), for psql, Flyway, Atlas…;
+                     once applied, the schema reads as up to date here
   --grant <role>     after migrating, give this existing role exactly what the application
                      needs: USAGE on the schema, SELECT, INSERT, UPDATE, DELETE on its
                      workflow_instances table, nothing else (no DDL, no heph_migrations)
   -h, --help         print this help`;
 
 interface Options {
-  database: DatabaseChoice;
+  database?: DatabaseChoice;
   schema: string;
   to?: number;
   status: boolean;
   dryRun: boolean;
+  sql: boolean;
   grant?: string;
 }
 
@@ -72,7 +82,11 @@ export async function main(args: string[]): Promise<number> {
       console.log(USAGE);
       return 0;
     }
-    if ("url" in options.database) url = options.database.url;
+    if (options.sql) {
+      console.log(await migrationScript({ schema: options.schema, to: options.to }));
+      return 0;
+    }
+    if (options.database && "url" in options.database) url = options.database.url;
     await run(options);
     return 0;
   } catch (error) {
@@ -91,6 +105,7 @@ function parseOptions(args: string[]): Options | "help" {
         to: { type: "string" },
         status: { type: "boolean", default: false },
         "dry-run": { type: "boolean", default: false },
+        sql: { type: "boolean", default: false },
         grant: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -99,8 +114,19 @@ function parseOptions(args: string[]): Options | "help" {
     throw argsError(error);
   }
   if (values.help) return "help";
-  if (values.to !== undefined && !/^\d+$/.test(values.to)) {
-    throw new UsageError(`--to expects a version number, got ${JSON.stringify(values.to)}`);
+  if (values.to !== undefined && (!/^\d+$/.test(values.to) || Number(values.to) > LATEST)) {
+    throw new UsageError(
+      `--to expects a version number from 0 to ${LATEST}, got ${JSON.stringify(values.to)}`,
+    );
+  }
+  if (values.sql) {
+    const other = ["status", "dry-run", "grant", "url", "embedded", "data-dir"]
+      .find((name) =>
+        ![undefined, false].includes((values as Record<string, unknown>)[name] as undefined)
+      );
+    if (other) {
+      throw new UsageError(`--sql needs no database: it cannot be combined with --${other}`);
+    }
   }
   if (values.status && (values.to !== undefined || values["dry-run"])) {
     throw new UsageError("--status cannot be combined with --to or --dry-run");
@@ -112,17 +138,23 @@ function parseOptions(args: string[]): Options | "help" {
     throw new UsageError("--grant needs the table: it cannot be combined with --to 0");
   }
   return {
-    database: chooseDatabase({ url: values.url, dataDir: values["data-dir"] }),
+    database: values.sql ? undefined : chooseDatabase({
+      url: values.url,
+      embedded: values.embedded,
+      dataDir: values["data-dir"],
+    }),
     schema: values.schema,
     to: values.to === undefined ? undefined : Number(values.to),
     status: values.status,
     dryRun: values["dry-run"],
+    sql: values.sql,
     grant: values.grant,
   };
 }
 
 async function run({ database, schema, to, status, dryRun, grant }: Options): Promise<void> {
-  const { driver, close } = await openDatabase(database);
+  // --status and --dry-run only read: they never create an embedded database.
+  const { driver, close } = await openDatabase(database!, { create: !status && !dryRun });
   try {
     // A bad role name is refused before anything runs (a dry run checks the names only).
     const grantSql = grant === undefined
@@ -179,5 +211,3 @@ function printStatus({ schema, version, latest, applied, pending }: MigrationSta
   }
   for (const m of pending) console.log(`  pending  ${m.version} ${m.name}`);
 }
-
-if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -332,14 +332,7 @@ END ${TAG}`;
       params: [schema],
     },
     { text: `CREATE SCHEMA IF NOT EXISTS ${quoted}` },
-    {
-      text: `CREATE TABLE IF NOT EXISTS ${table} (
-  version integer PRIMARY KEY,
-  name text NOT NULL,
-  checksum text NOT NULL,
-  applied_at timestamptz NOT NULL DEFAULT now()
-)`,
-    },
+    { text: bookkeepingTable(table) },
     {
       text: `DO ${TAG} DECLARE bad record; BEGIN
   SELECT a.version, a.name INTO bad FROM ${table} a
@@ -358,6 +351,67 @@ END ${TAG}`,
     ...ups.map((text) => ({ text })),
     { text: `SELECT coalesce(current_setting('${DONE_SETTING}', true), '') AS done` },
   ];
+}
+
+/** The table recording each applied migration with the sha256 of its `up` SQL. */
+function bookkeepingTable(table: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${table} (
+  version integer PRIMARY KEY,
+  name text NOT NULL,
+  checksum text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now()
+)`;
+}
+
+/**
+ * The whole SQL script that {@linkcode migrate} would run on an empty database, bookkeeping
+ * included, for teams who apply migrations with their own tool (psql, Flyway, Atlas…). Applied
+ * as one transaction, it leaves a schema that {@linkcode migrationStatus} reports up to date
+ * (same `heph_migrations` rows and checksums), so `migrate` can take over later.
+ *
+ * @param options The schema (`"public"` by default) and the target version (the latest).
+ * @returns The script: `BEGIN;` … `COMMIT;`.
+ * @throws {ValidationError} On a bad schema name or target version.
+ *
+ * @example
+ * ```ts ignore
+ * const sql = await migrationScript({ schema: "tenant_a" });
+ * ```
+ */
+export async function migrationScript(
+  options: { schema?: string; to?: number; migrations?: readonly Migration[] } = {},
+): Promise<string> {
+  const schema = options.schema ?? DEFAULT_SCHEMA;
+  const quoted = quoteSchema(schema);
+  const migrations = checkMigrations(options.migrations ?? MIGRATIONS);
+  const latest = migrations.at(-1)?.version ?? 0;
+  const target = options.to ?? latest;
+  if (!Number.isInteger(target) || target < 0 || target > latest) {
+    throw new ValidationError(
+      `Invalid target version: ${describe(target)}, expected 0 to ${latest}`,
+    );
+  }
+  const table = `${quoted}.heph_migrations`;
+  const lines = [
+    `-- @heph/pg: schema ${schema} from nothing to version ${target}, as migrate() would run it.`,
+    "-- Apply in one transaction (psql -v ON_ERROR_STOP=1 -f <file>); later upgrades: migrate().",
+    "BEGIN;",
+    `CREATE SCHEMA IF NOT EXISTS ${quoted};`,
+    `${bookkeepingTable(table)};`,
+  ];
+  for (const m of migrations.filter((m) => m.version <= target)) {
+    const body = fill(m.up, quoted).trim();
+    lines.push(
+      "",
+      `-- up ${m.version} ${m.name}`,
+      body.endsWith(";") ? body : `${body};`,
+      `INSERT INTO ${table} (version, name, checksum) VALUES (${m.version}, '${m.name}', '${await sha256(
+        m.up,
+      )}');`,
+    );
+  }
+  lines.push("", "COMMIT;");
+  return lines.join("\n");
 }
 
 function fill(sql: string, quoted: string): string {

@@ -420,10 +420,10 @@ export class PgStorage implements Storage {
     let message: string;
     if (wrapped.code === "42P01" || wrapped.code === "42703") {
       message =
-        `Table ${table} is missing or not migrated to the latest version: run migrate(driver, { schema: "${this.schema}" }) or deno task migrate`;
+        `Table ${table} is missing or not migrated to the latest version: run migrate(driver, { schema: "${this.schema}" }) or: deno run -A jsr:@heph/pg/cli migrate --schema ${this.schema}`;
     } else if (wrapped.code === "42501") {
       message =
-        `Permission denied for ${operation} on ${table}: ${reason} (a runtime role needs USAGE on the schema and SELECT, INSERT, UPDATE, DELETE on the table: grantRuntimeAccess() or deno task migrate --grant <role>)`;
+        `Permission denied for ${operation} on ${table}: ${reason} (a runtime role needs USAGE on the schema and SELECT, INSERT, UPDATE, DELETE on the table: grantRuntimeAccess() or: deno run -A jsr:@heph/pg/cli migrate --grant <role>)`;
     } else if (wrapped.code === "57014" || wrapped.code === "55P03") {
       const why = wrapped.code === "55P03"
         ? " (another session holds a lock it needs; see lock_timeout)"

@@ -1,5 +1,6 @@
 /**
- * `deno task migrate` (cli/migrate.ts), run as a subprocess against the test database.
+ * The CLI's `migrate` (cli/migrate.ts through cli/main.ts, as `deno task migrate` runs it), as a
+ * subprocess against the test database; and every command's refusal without a database.
  *
  * @module
  */
@@ -189,16 +190,67 @@ Deno.test("deno task migrate against a database", async (t) => {
     }));
 
   await t.step(
-    "--to beyond the latest version is refused",
+    "--to beyond the latest version is a usage error (exit 2), nothing created",
     () =>
-      withSchema(async ({ url, schema }) => {
-        assertOneLineError(
-          await cli(["--url", url, "--schema", schema, "--to", "99"]),
-          1,
-          new RegExp(`Invalid target version: 99, expected 0 to ${LATEST}$`),
-        );
+      withSchema(async ({ url, schema, pool }) => {
+        for (const to of [String(LATEST + 1), "99"]) {
+          assertOneLineError(
+            await cli(["--url", url, "--schema", schema, "--to", to]),
+            2,
+            new RegExp(`--to expects a version number from 0 to ${LATEST}, got "${to}"`),
+          );
+        }
+        assert.equal(await exists(pool, `"${schema}".heph_migrations`), false);
       }),
   );
+
+  await t.step(
+    "--sql prints a script that psql applies, after which --status is up to date",
+    () =>
+      withSchema(async ({ url, schema, pool }) => {
+        const script = await cli(["--sql", "--schema", schema]);
+        assert.equal(script.code, 0, script.stderr);
+        assert.equal(script.stderr, "");
+        assert.match(script.stdout, /^-- @heph\/pg: /);
+        assert.match(
+          script.stdout,
+          new RegExp(`CREATE TABLE IF NOT EXISTS "${schema}"\\.heph_migrations`),
+        );
+        const psql = await new Deno.Command("psql", {
+          args: ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url],
+          stdin: "piped",
+          stdout: "piped",
+          stderr: "piped",
+        }).spawn();
+        const writer = psql.stdin.getWriter();
+        await writer.write(new TextEncoder().encode(script.stdout));
+        await writer.close();
+        const applied = await psql.output();
+        assert.equal(applied.code, 0, new TextDecoder().decode(applied.stderr));
+
+        const status = await cli(["--url", url, "--schema", schema, "--status"]);
+        assert.equal(status.code, 0, status.stderr);
+        assert.equal(status.lines[0], `schema ${schema} is at version ${LATEST} of ${LATEST}`);
+        assert.equal(status.lines.filter((l) => / {2}applied {2}/.test(l)).length, LATEST);
+        assert.doesNotMatch(status.stdout, /CHANGED|pending/);
+        const again = await cli(["--url", url, "--schema", schema]);
+        assert.deepEqual(again.lines, [`schema ${schema} is already at version ${LATEST}`]);
+        assert.ok(await exists(pool, `"${schema}".workflow_instances`));
+      }),
+  );
+
+  await t.step("--sql --to 1 stops at version 1; --sql with a database is refused", async () => {
+    const script = await cli(["--sql", "--to", "1"]);
+    assert.equal(script.code, 0, script.stderr);
+    assert.match(script.stdout, /-- up 1 create_workflow_instances/);
+    assert.doesNotMatch(script.stdout, /-- up 2 /);
+    assertOneLineError(
+      await cli(["--sql", "--url", "postgres://h/db"]),
+      2,
+      /--sql needs no database: it cannot be combined with --url/,
+    );
+    assertOneLineError(await cli(["--sql", "--schema", "Bad"]), 1, /Invalid schema: "Bad"/);
+  });
 });
 
 Deno.test("deno task migrate --grant <role>", async (t) => {
@@ -346,22 +398,73 @@ Deno.test("deno task migrate without a working database", async (t) => {
   });
 });
 
-// One PGlite run: creating a data directory takes seconds. tests/demo_test.ts covers --data-dir.
-Deno.test("no URL and no DATABASE_URL: migrate uses PGlite in .heph/pglite and says so", async () => {
+Deno.test("without --url, DATABASE_URL or --embedded, no command opens a database", async (t) => {
   const tmp = await Deno.makeTempDir({ prefix: "heph-cli-" });
+  const entries = async () => (await Array.fromAsync(Deno.readDir(tmp))).map((e) => e.name);
   try {
-    const run = await cli([], {}, tmp);
-    assert.equal(run.code, 0, run.stderr);
-    assert.equal(
-      run.stderr,
-      "using embedded PGlite at .heph/pglite (set DATABASE_URL to use a server)\n",
-    );
-    assert.deepEqual(run.lines, applyAll("public"));
-    assert.ok((await Deno.stat(`${tmp}/.heph/pglite/PG_VERSION`)).isFile, "a data directory");
+    for (
+      const [task, args] of [
+        ["migrate", []],
+        ["migrate", ["--status"]],
+        ["inspect", ["stats"]],
+        ["inspect", ["list"]],
+        ["dashboard", []],
+      ] as const
+    ) {
+      await t.step(
+        `${task} ${args.join(" ")} refuses with exit 2 and creates nothing`,
+        async () => {
+          const run = await runTask(task, [...args], { cwd: tmp });
+          assertOneLineError(
+            run,
+            2,
+            /^error: no database: pass --url <url> or set DATABASE_URL \(or --embedded for a local PGlite database\)$/,
+          );
+          assert.equal(run.stdout, "");
+          assert.deepEqual(await entries(), []);
+        },
+      );
+    }
 
-    const status = await cli(["--status"], {}, tmp);
-    assert.equal(status.code, 0, status.stderr);
-    assert.equal(status.lines[0], `schema public is at version ${LATEST} of ${LATEST}`);
+    await t.step("read-only commands never create an embedded database", async () => {
+      for (
+        const [task, args] of [
+          ["inspect", ["stats", "--embedded"]],
+          ["dashboard", ["--embedded", "--port", "0"]],
+          ["migrate", ["--status", "--embedded"]],
+          ["migrate", ["--dry-run", "--embedded", "--data-dir", "elsewhere"]],
+        ] as const
+      ) {
+        assertOneLineError(
+          await runTask(task, [...args], { cwd: tmp }),
+          1,
+          /^error: no embedded database at (\.heph\/pglite|elsewhere): create it with migrate --embedded/,
+        );
+        assert.deepEqual(await entries(), [], `${task} ${args.join(" ")}`);
+      }
+    });
+
+    await t.step("--data-dir without --embedded is a usage error", async () => {
+      assertOneLineError(
+        await runTask("inspect", ["stats", "--data-dir", "x"], { cwd: tmp }),
+        2,
+        /--data-dir applies to the embedded database: add --embedded/,
+      );
+      assert.deepEqual(await entries(), []);
+    });
+
+    // One PGlite run: creating a data directory takes seconds. tests/demo_test.ts covers more.
+    await t.step("migrate --embedded creates PGlite in .heph/pglite and says so", async () => {
+      const run = await cli(["--embedded"], {}, tmp);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.stderr, "using embedded PGlite at .heph/pglite (--embedded)\n");
+      assert.deepEqual(run.lines, applyAll("public"));
+      assert.ok((await Deno.stat(`${tmp}/.heph/pglite/PG_VERSION`)).isFile, "a data directory");
+
+      const status = await cli(["--status", "--embedded"], {}, tmp);
+      assert.equal(status.code, 0, status.stderr);
+      assert.equal(status.lines[0], `schema public is at version ${LATEST} of ${LATEST}`);
+    });
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
@@ -373,7 +476,7 @@ Deno.test("deno task migrate command line", async (t) => {
       const run = await cli([flag]);
       assert.equal(run.code, 0, run.stderr);
       assert.equal(run.stderr, "");
-      assert.match(run.lines[0], /^Usage: deno task migrate/);
+      assert.match(run.lines[0], /^Usage: deno run -A jsr:@heph\/pg\/cli migrate \[options\]$/);
       for (
         const option of [
           "--url <url>",
@@ -381,6 +484,8 @@ Deno.test("deno task migrate command line", async (t) => {
           "--to <version>",
           "--status",
           "--grant <role>",
+          "--embedded",
+          "--sql",
         ]
       ) {
         assert.equal(run.lines.filter((l) => l.includes(option)).length, 1, option);
@@ -395,6 +500,7 @@ Deno.test("deno task migrate command line", async (t) => {
     const line = assertOneLineError(await cli(["--bogus"]), 2, /'--bogus'/);
     assert.match(line, /--help/);
     assertOneLineError(await cli(["--to", "two"]), 2, /--to expects a version number/);
+    assertOneLineError(await cli(["--to", "-1"]), 2, /.+/);
     assertOneLineError(await cli(["--status", "--to", "1"]), 2, /cannot be combined/);
     assertOneLineError(await cli(["stray"]), 2, /'stray'/);
   });

@@ -1,5 +1,5 @@
 /**
- * The dashboard's request handler (cli/dashboard.ts) in process, over MemoryStorage: it reads
+ * The dashboard's request handler (`jsr:@heph/pg/dashboard`, cli/dashboard/handler.ts) in process, over MemoryStorage: it reads
  * only through the Storage contract, so any store serves it. The browser and the subprocess are
  * tested in tests/browser/dashboard_test.ts (`deno task test:browser`).
  *
@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { MemoryStorage, newInstance } from "../mod.ts";
-import { dashboardHandler, SECURITY_HEADERS } from "../cli/dashboard.ts";
+import { dashboardHandler, SECURITY_HEADERS } from "../cli/dashboard/handler.ts";
 
 const TOKEN = "abcdefghijklmnop0123";
 
@@ -27,9 +27,8 @@ const get = (handler: (r: Request) => Promise<Response>, path: string, init?: Re
 Deno.test("dashboardHandler serves any Storage", async (t) => {
   const storage = await seeded();
   const errors: string[] = [];
-  const handler = dashboardHandler({
-    storage,
-    schema: "memory",
+  const handler = dashboardHandler(storage, {
+    title: "memory",
     loopbackOnly: true,
     onError: (line) => errors.push(line),
   });
@@ -110,7 +109,7 @@ Deno.test("dashboardHandler serves any Storage", async (t) => {
 });
 
 Deno.test("dashboardHandler with a token", async () => {
-  const handler = dashboardHandler({ storage: await seeded(), schema: "memory", token: TOKEN });
+  const handler = dashboardHandler(await seeded(), { token: TOKEN });
   const status = async (path: string, headers: Record<string, string> = {}) => {
     const response = await get(handler, path, { headers });
     await response.body?.cancel();
@@ -127,4 +126,56 @@ Deno.test("dashboardHandler with a token", async () => {
   assert.equal(exchange.status, 303);
   assert.equal(exchange.headers.get("location"), "/", "never redirects off the dashboard");
   assert.match(exchange.headers.get("set-cookie")!, /HttpOnly; SameSite=Strict; Path=\/$/);
+});
+
+Deno.test("dashboardHandler mounted under a base path, with defaults", async (t) => {
+  const handler = dashboardHandler(await seeded(), { basePath: "/admin/workflows/" });
+
+  await t.step(
+    "serves the page, assets and API under the prefix, with relative links",
+    async () => {
+      const page = await get(handler, "/admin/workflows/");
+      assert.equal(page.status, 200);
+      const html = await page.text();
+      assert.match(html, /<script src="app\.js" defer><\/script>/);
+      assert.doesNotMatch(html, /(href|src)="\//, "no link escapes the prefix");
+      const script = await get(handler, "/admin/workflows/app.js");
+      assert.equal(script.status, 200);
+      assert.match(script.headers.get("content-type")!, /javascript/);
+      await script.body?.cancel();
+      const summary = await (await get(handler, "/admin/workflows/api/summary")).json();
+      assert.equal(summary.total, 5);
+      assert.equal(summary.schema, "storage", "the default title of a store without a schema");
+    },
+  );
+
+  await t.step("the prefix alone redirects to the page; other paths are 404", async () => {
+    const bare = await get(handler, "/admin/workflows?x=1");
+    assert.equal(bare.status, 308);
+    assert.equal(bare.headers.get("location"), "/admin/workflows/?x=1");
+    for (const path of ["/", "/api/summary", "/admin/workflowsX/api/summary", "/admin"]) {
+      const response = await get(handler, path);
+      assert.equal(response.status, 404, path);
+      assert.equal(response.headers.get("x-frame-options"), "DENY");
+      await response.body?.cancel();
+    }
+  });
+
+  await t.step("the token cookie is scoped to the prefix", async () => {
+    const guarded = dashboardHandler(await seeded(), { basePath: "/ops", token: TOKEN });
+    const exchange = await get(guarded, `/ops/?token=${TOKEN}`);
+    assert.equal(exchange.status, 303);
+    assert.equal(exchange.headers.get("location"), "/ops/");
+    assert.match(exchange.headers.get("set-cookie")!, /; Path=\/ops\/$/);
+  });
+
+  await t.step("a bad base path or token is refused at once", () => {
+    assert.throws(() => dashboardHandler(new MemoryStorage(), { basePath: "admin" }), TypeError);
+    assert.throws(() => dashboardHandler(new MemoryStorage(), { basePath: "//x" }), TypeError);
+    assert.throws(() => dashboardHandler(new MemoryStorage(), { token: "short" }), TypeError);
+    assert.throws(
+      () => dashboardHandler(new MemoryStorage(), { token: "a".repeat(20) + ";Path=/" }),
+      TypeError,
+    );
+  });
 });

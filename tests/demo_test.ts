@@ -192,7 +192,7 @@ Deno.test("deno task demo command line", async (t) => {
   await t.step("--help lists the options", async () => {
     const help = await demo(["--help"]);
     assert.equal(help.code, 0);
-    assert.match(help.lines[0], /^Usage: deno task demo/);
+    assert.match(help.lines[0], /^Usage: deno run -A jsr:@heph\/pg\/cli demo/);
     for (const option of ["--url", "--data-dir", "--schema", "--crash-after", "--help"]) {
       assert.ok(help.lines.some((l) => l.match(/^\s+(-h, )?(--[a-z-]+)/)?.[2] === option), option);
     }

@@ -356,14 +356,14 @@ Deno.test("deno task inspect without a working database", async (t) => {
   await t.step("--help prints usage", async () => {
     const help = await inspect(["--help"]);
     assert.equal(help.code, 0);
-    assert.match(help.lines[0], /^Usage: deno task inspect <command>/);
+    assert.match(help.lines[0], /^Usage: deno run -A jsr:@heph\/pg\/cli inspect <command>/);
     for (const word of ["list", "show <id>", "stats", "--status", "--since", "--json"]) {
       assert.ok(help.stdout.includes(word), word);
     }
   });
 });
 
-Deno.test("deno task inspect on embedded PGlite (--data-dir)", async () => {
+Deno.test("deno task inspect on embedded PGlite (--embedded --data-dir)", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "heph-inspect-" });
   try {
     const db = new PGlite(dataDir);
@@ -376,18 +376,21 @@ Deno.test("deno task inspect on embedded PGlite (--data-dir)", async () => {
     } finally {
       await db.close();
     }
-    // --data-dir picks PGlite even when DATABASE_URL is set.
+    // --embedded picks PGlite even when DATABASE_URL is set.
     const env = { DATABASE_URL: "postgres://postgres@127.0.0.1:1/test" };
-    const list = await inspect(["list", "--status", "running", "--data-dir", dataDir], env);
+    const list = await inspect(
+      ["list", "--status", "running", "--embedded", "--data-dir", dataDir],
+      env,
+    );
     assert.equal(list.code, 0, list.stderr);
     assert.equal(
       list.stderr,
-      `using embedded PGlite at ${dataDir} (--data-dir given: DATABASE_URL not used)\n`,
+      `using embedded PGlite at ${dataDir} (--embedded: DATABASE_URL not used)\n`,
     );
     assert.deepEqual(cells(list.lines[1]).slice(0, 3), ["a::1", "Local.Flow@1", "running"]);
     assert.equal(list.lines.at(-1), "1 matching instance");
 
-    const stats = await inspect(["stats", "--json", "--data-dir", dataDir]);
+    const stats = await inspect(["stats", "--json", "--embedded", "--data-dir", dataDir]);
     assert.equal(stats.code, 0, stats.stderr);
     const parsed = JSON.parse(stats.stdout);
     assert.equal(parsed.total, 2);
@@ -395,10 +398,10 @@ Deno.test("deno task inspect on embedded PGlite (--data-dir)", async () => {
       "Local.Flow",
     ]);
 
-    const missing = await inspect(["show", "a::3", "--data-dir", dataDir]);
+    const missing = await inspect(["show", "a::3", "--embedded", "--data-dir", dataDir]);
     assert.equal(missing.code, 1);
     assert.deepEqual(missing.stderr.trimEnd().split("\n"), [
-      `using embedded PGlite at ${dataDir} (set DATABASE_URL to use a server)`,
+      `using embedded PGlite at ${dataDir} (--embedded)`,
       'error: no instance with id "a::3" in schema public',
     ]);
   } finally {

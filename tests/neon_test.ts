@@ -11,9 +11,10 @@ import {
 import { neonDriver, neonHttpDriver } from "../drivers/neon.ts";
 import { checkDriverConformance } from "./support/conformance.ts";
 import { checkMigrationRoundTrip } from "./support/driver_checks.ts";
-import { type NeonHttpServer, startNeonHttpServer } from "./support/neon_http_server.ts";
+import { type NeonHttpServer, startNeonHttpServer } from "../cli/neon_local/http_endpoint.ts";
 import { withTestSchema } from "./support/test_db.ts";
-import { startWsProxy, useLocalWsProxy } from "./support/ws_proxy.ts";
+import { startWsProxy } from "../cli/neon_local/ws_proxy.ts";
+import { useLocalWsProxy } from "./support/neon_client.ts";
 
 type Db = Awaited<ReturnType<typeof withTestSchema>>;
 

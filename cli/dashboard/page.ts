@@ -1,5 +1,5 @@
 /**
- * The dashboard's page: HTML, CSS, script and icon, served from memory by cli/dashboard.ts
+ * The dashboard's page: HTML, CSS, script and icon, served from memory by cli/dashboard/handler.ts
  * (nothing is read from disk). The HTML holds no data: the script fetches JSON and builds
  * every node with `textContent` / `createTextNode`, never `innerHTML`, so stored values render
  * as text whatever they contain. No inline script or style: the Content-Security-Policy allows
@@ -19,9 +19,9 @@ export const PAGE_HTML: string = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>@heph/pg dashboard</title>
-<link rel="icon" href="/favicon.svg" type="image/svg+xml">
-<link rel="stylesheet" href="/app.css">
-<script src="/app.js" defer></script>
+<link rel="icon" href="favicon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="app.css">
+<script src="app.js" defer></script>
 </head>
 <body>
 <header class="top">
@@ -356,7 +356,7 @@ export const APP_JS: string = String.raw`"use strict";
 
   // ---- summary ---------------------------------------------------------------------------
   async function loadSummary() {
-    const summary = await api("/api/summary");
+    const summary = await api("api/summary");
     $("schema").textContent = "schema " + summary.schema;
     $("total").textContent = summary.total + " instance" + (summary.total === 1 ? "" : "s");
     $("updated").textContent = "as of " + new Date(summary.now).toLocaleTimeString();
@@ -415,7 +415,7 @@ export const APP_JS: string = String.raw`"use strict";
   async function loadListPage() {
     const seq = ++list.seq;
     const cursor = list.cursors[list.cursors.length - 1];
-    const page = await api("/api/instances", Object.assign({ cursor }, list.filter));
+    const page = await api("api/instances", Object.assign({ cursor }, list.filter));
     if (seq !== list.seq) return;
     list.next = page.nextCursor;
     fillTable($("list-body"), page.items, page.now, "No instances match these filters.");
@@ -446,7 +446,7 @@ export const APP_JS: string = String.raw`"use strict";
     await Promise.all([loadStuckPage(), loadLeases(true)]);
   }
   async function loadStuckPage() {
-    const page = await api("/api/stuck", {
+    const page = await api("api/stuck", {
       idle: stuck.idle,
       cursor: stuck.cursors[stuck.cursors.length - 1],
     });
@@ -463,7 +463,7 @@ export const APP_JS: string = String.raw`"use strict";
       stuck.scanned = 0;
       stuck.found = 0;
     }
-    const page = await api("/api/expired-leases", { cursor: stuck.leaseCursor });
+    const page = await api("api/expired-leases", { cursor: stuck.leaseCursor });
     stuck.leaseCursor = page.nextCursor;
     stuck.scanned += page.scanned;
     stuck.found += page.items.length;
@@ -490,7 +490,7 @@ export const APP_JS: string = String.raw`"use strict";
       $(target).textContent = "";
     }
     $("inst-id").textContent = id;
-    const d = await api("/api/instance", { id });
+    const d = await api("api/instance", { id });
     const now = d.now;
     $("inst-badges").replaceChildren(
       statusBadge(d.status),

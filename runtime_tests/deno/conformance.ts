@@ -109,7 +109,7 @@ console.log(`${passed} passed, ${failed} failed`);
 
 /**
  * A SqlDriver on `fetch` alone, for the `core` group: it speaks the Neon HTTP format (as
- * `@neondatabase/serverless` does, see tests/support/neon_http_server.ts) to the local endpoint,
+ * `@neondatabase/serverless` does, see cli/neon_local/http_endpoint.ts) to the local endpoint,
  * which runs each statement, or each batch in one transaction, on the test database.
  */
 function fetchDriver(): SqlDriver {

@@ -20,9 +20,9 @@
  *
  * @module
  */
-import { startNeonHttpServer } from "../../tests/support/neon_http_server.ts";
+import { startNeonHttpServer } from "../../cli/neon_local/http_endpoint.ts";
 import { testDatabaseUrl } from "../../tests/support/test_db.ts";
-import { startWsProxy } from "../../tests/support/ws_proxy.ts";
+import { startWsProxy } from "../../cli/neon_local/ws_proxy.ts";
 import { checkOrderApi, cleanUpOrders, migratePublic, orderIdPrefix } from "../order_api_checks.ts";
 
 const REPO_ROOT = new URL("../../", import.meta.url).pathname;

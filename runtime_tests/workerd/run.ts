@@ -21,9 +21,9 @@
  * @module
  */
 import { Miniflare } from "npm:miniflare@^4";
-import { startNeonHttpServer } from "../../tests/support/neon_http_server.ts";
+import { startNeonHttpServer } from "../../cli/neon_local/http_endpoint.ts";
 import { testDatabaseUrl } from "../../tests/support/test_db.ts";
-import { startWsProxy } from "../../tests/support/ws_proxy.ts";
+import { startWsProxy } from "../../cli/neon_local/ws_proxy.ts";
 import { checkOrderApi, cleanUpOrders, migratePublic, orderIdPrefix } from "../order_api_checks.ts";
 import { bundleWorker, REPO_ROOT } from "./bundle.ts";
 import type { CaseOutcome } from "./conformance_worker.ts";

@@ -1,6 +1,6 @@
 /**
- * Runs a `deno task` command (cli/) as a subprocess with exactly the task's permissions, and
- * checks the one-line failures the CLI promises.
+ * Runs a `deno task` command (cli/main.ts and a subcommand) as a subprocess with exactly the
+ * task's permissions, and checks the one-line failures the CLI promises.
  *
  * @module
  */
@@ -17,7 +17,10 @@ export interface Run {
   lines: string[];
 }
 
-/** A task of deno.json without the leading `deno`: `run`, the permissions, the script. */
+/**
+ * A task of deno.json without the leading `deno`: `run`, the permissions, the script, the
+ * subcommand.
+ */
 async function taskArgs(task: string): Promise<string[]> {
   const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
   return config.tasks[task].split(" ").slice(1);
@@ -34,12 +37,15 @@ export async function runTask(
   options: { env?: Record<string, string>; cwd?: string } = {},
 ): Promise<Run> {
   const base = await taskArgs(task);
-  const command = options.cwd === undefined ? base : [
-    ...base.slice(0, -1),
-    "--config",
-    fileURLToPath(new URL("deno.json", ROOT)),
-    fileURLToPath(new URL(base.at(-1)!, ROOT)),
-  ];
+  const command = options.cwd === undefined ? base : base.flatMap((word) =>
+    word.endsWith(".ts")
+      ? [
+        "--config",
+        fileURLToPath(new URL("deno.json", ROOT)),
+        fileURLToPath(new URL(word, ROOT)),
+      ]
+      : [word]
+  );
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
     args: [...command, ...args],
     cwd: options.cwd ?? fileURLToPath(ROOT),

@@ -11,8 +11,9 @@ import type { SqlDriver } from "../../mod.ts";
 import { nodePostgresDriver } from "../../drivers/node_postgres.ts";
 import { neonDriver, neonHttpDriver } from "../../drivers/neon.ts";
 import { postgresJsDriver } from "../../drivers/postgres_js.ts";
-import { startNeonHttpServer } from "./neon_http_server.ts";
-import { startWsProxy, useLocalWsProxy } from "./ws_proxy.ts";
+import { startNeonHttpServer } from "../../cli/neon_local/http_endpoint.ts";
+import { startWsProxy } from "../../cli/neon_local/ws_proxy.ts";
+import { useLocalWsProxy } from "./neon_client.ts";
 
 /** A driver under a name, and how to close what it opened. */
 export interface NamedDriver {

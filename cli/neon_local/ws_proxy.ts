@@ -1,14 +1,13 @@
 /**
- * Test infrastructure: a WebSocket-to-TCP proxy, so the WebSocket mode of
+ * For development and tests (`neon-local`, the test suites): a WebSocket-to-TCP proxy, so the WebSocket mode of
  * `@neondatabase/serverless` (its `Pool` and `Client`) reaches a plain local PostgreSQL the way it
  * reaches Neon through Neon's proxy. Each WebSocket at `/v1?address=host:port` is paired with one
  * TCP connection to that address, and raw PostgreSQL protocol bytes are piped both ways, in
- * binary frames towards the client. No TLS, no authentication of its own: tests only.
+ * binary frames towards the client. No TLS, no authentication of its own: development and tests
+ * only. With `only`, it pipes to that one address and refuses others (so it is no open relay).
  *
  * @module
  */
-import { neonConfig } from "@neondatabase/serverless";
-
 const GRACE_MS = 2000;
 
 /** A running proxy. */
@@ -24,8 +23,16 @@ export interface WsProxy {
   cut(): void;
 }
 
-/** Starts a proxy on a free port of 127.0.0.1. */
-export function startWsProxy(): Promise<WsProxy> {
+/** Where {@linkcode startWsProxy} listens, and what it may connect to. */
+export interface ProxyOptions {
+  /** The port on 127.0.0.1; 0 (the default) picks a free one. */
+  port?: number;
+  /** Pipe only to this `host:port`; any by default. */
+  only?: string;
+}
+
+/** Starts a proxy on 127.0.0.1 (a free port unless `port` is given). */
+export function startWsProxy(options: ProxyOptions = {}): Promise<WsProxy> {
   const live = new Set<() => void>();
   const { promise, resolve } = Promise.withResolvers<WsProxy>();
   const cut = () => {
@@ -33,7 +40,7 @@ export function startWsProxy(): Promise<WsProxy> {
   };
   const server = Deno.serve({
     hostname: "127.0.0.1",
-    port: 0,
+    port: options.port ?? 0,
     onListen: ({ port }) => resolve({ port, close, cut }),
   }, async (request) => {
     const url = new URL(request.url);
@@ -43,6 +50,9 @@ export function startWsProxy(): Promise<WsProxy> {
     }
     const target = /^(.+):(\d{1,5})$/.exec(url.searchParams.get("address") ?? "");
     if (!target) return new Response("Expected ?address=host:port", { status: 400 });
+    if (options.only !== undefined && target[0] !== options.only) {
+      return new Response(`This proxy serves only ${options.only}`, { status: 403 });
+    }
     // Dial first: a server that cannot be reached refuses the upgrade, so the client learns it
     // could not connect (rather than that an open connection was lost).
     const conn = await Deno.connect({ hostname: target[1], port: Number(target[2]) }).catch(
@@ -105,17 +115,4 @@ function pipe(ws: WebSocket, conn: Deno.TcpConn, live: Set<() => void>): void {
   };
   ws.onclose = end;
   ws.onerror = end;
-}
-
-/**
- * Points the WebSocket mode of `@neondatabase/serverless` at a local proxy (process-wide
- * `neonConfig`): plain `ws://`, no TLS pipelining, and no pipelined connect (its default sends the
- * password before the server asks, which SCRAM refuses).
- */
-export function useLocalWsProxy(proxyPort: number): void {
-  neonConfig.wsProxy = (host: string, port: number | string) =>
-    `127.0.0.1:${proxyPort}/v1?address=${host}:${port}`;
-  neonConfig.useSecureWebSocket = false;
-  neonConfig.pipelineTLS = false;
-  neonConfig.pipelineConnect = false;
 }

@@ -1,9 +1,10 @@
 /**
- * Test infrastructure: a local SQL-over-HTTP endpoint that speaks the protocol the HTTP mode of
+ * For development and tests (`neon-local`, the test suites): a local SQL-over-HTTP endpoint that speaks the protocol the HTTP mode of
  * `@neondatabase/serverless` (its `neon()` query function) uses to reach Neon, executing on a
  * real PostgreSQL through npm:pg. Not a Neon emulator: no auth of its own, no connection caching
- * beyond one pg.Pool per connection string, raw-text output only. Tests point the driver at it
- * with `neonConfig.fetchEndpoint`.
+ * beyond one pg.Pool per connection string, raw-text output only. Clients point the driver at
+ * it with `neonConfig.fetchEndpoint`. With `only`, it serves connection strings to that one
+ * server and refuses others (so it is no open relay).
  *
  * Matched against:
  * - the client, `@neondatabase/serverless` 1.2.0 (`index.mjs`): `neon()` and its `execute()`
@@ -99,8 +100,16 @@ const RAW_TEXT = { getTypeParser: () => (value: string) => value };
 /** A request the endpoint refuses before running anything (HTTP 400, no SQLSTATE). */
 class RequestError extends Error {}
 
-/** Starts the endpoint on a free port of 127.0.0.1. */
-export function startNeonHttpServer(): Promise<NeonHttpServer> {
+/** Where {@linkcode startNeonHttpServer} listens, and what it may connect to. */
+export interface EndpointOptions {
+  /** The port on 127.0.0.1; 0 (the default) picks a free one. */
+  port?: number;
+  /** Serve only connection strings to this `host:port`; any by default. */
+  only?: string;
+}
+
+/** Starts the endpoint on 127.0.0.1 (a free port unless `port` is given). */
+export function startNeonHttpServer(options: EndpointOptions = {}): Promise<NeonHttpServer> {
   const pools = new Map<string, pg.Pool>();
   let requests = 0;
   const poolFor = (connectionString: string) => {
@@ -121,6 +130,9 @@ export function startNeonHttpServer(): Promise<NeonHttpServer> {
       const headers = request.headers;
       const connectionString = headers.get("Neon-Connection-String");
       if (!connectionString) throw new RequestError("missing connection string");
+      if (options.only !== undefined && serverOf(connectionString) !== options.only) {
+        throw new RequestError(`this endpoint serves only the database at ${options.only}`);
+      }
       if (headers.get("Neon-Raw-Text-Output") !== "true") {
         throw new RequestError("this test endpoint supports only Neon-Raw-Text-Output: true");
       }
@@ -160,7 +172,7 @@ export function startNeonHttpServer(): Promise<NeonHttpServer> {
   const { promise, resolve } = Promise.withResolvers<NeonHttpServer>();
   const server = Deno.serve({
     hostname: "127.0.0.1",
-    port: 0,
+    port: options.port ?? 0,
     onListen: ({ port }) =>
       resolve({
         url: `http://127.0.0.1:${port}/sql`,
@@ -181,6 +193,22 @@ export function startNeonHttpServer(): Promise<NeonHttpServer> {
     return closing;
   }
   return promise;
+}
+
+/**
+ * The `host:port` a connection string points to (port 5432 by default), or "" if it is not a
+ * URL.
+ *
+ * @param connectionString A `postgres://` URL.
+ * @returns Such as `127.0.0.1:5432`.
+ */
+export function serverOf(connectionString: string): string {
+  try {
+    const url = new URL(connectionString);
+    return `${url.hostname}:${url.port || "5432"}`;
+  } catch {
+    return "";
+  }
 }
 
 function checkQuery(data: unknown): QueryData {
