@@ -53,6 +53,7 @@ ${DATABASE_USAGE}
   --sql              print, without a database, the whole SQL script that migrates an empty
                      database to --to (bookkeeping included), for psql, Flyway, Atlas…;
                      once applied, the schema reads as up to date here
+  --from <version>   with --sql: the version the database is at (default: 0), for upgrades
   --grant <role>     after migrating, give this existing role exactly what the application
                      needs: USAGE on the schema, SELECT, INSERT, UPDATE, DELETE on its
                      workflow_instances table, nothing else (no DDL, no heph_migrations)
@@ -62,6 +63,7 @@ interface Options {
   database?: DatabaseChoice;
   schema: string;
   to?: number;
+  from?: number;
   status: boolean;
   dryRun: boolean;
   sql: boolean;
@@ -83,7 +85,9 @@ export async function main(args: string[]): Promise<number> {
       return 0;
     }
     if (options.sql) {
-      console.log(await migrationScript({ schema: options.schema, to: options.to }));
+      console.log(
+        await migrationScript({ schema: options.schema, from: options.from, to: options.to }),
+      );
       return 0;
     }
     if (options.database && "url" in options.database) url = options.database.url;
@@ -103,6 +107,7 @@ function parseOptions(args: string[]): Options | "help" {
         ...DATABASE_OPTIONS,
         schema: { type: "string", default: "public" },
         to: { type: "string" },
+        from: { type: "string" },
         status: { type: "boolean", default: false },
         "dry-run": { type: "boolean", default: false },
         sql: { type: "boolean", default: false },
@@ -117,6 +122,19 @@ function parseOptions(args: string[]): Options | "help" {
   if (values.to !== undefined && (!/^\d+$/.test(values.to) || Number(values.to) > LATEST)) {
     throw new UsageError(
       `--to expects a version number from 0 to ${LATEST}, got ${JSON.stringify(values.to)}`,
+    );
+  }
+  if (values.from !== undefined && !values.sql) {
+    throw new UsageError("--from applies to --sql");
+  }
+  if (
+    values.from !== undefined &&
+    (!/^\d+$/.test(values.from) || Number(values.from) > Number(values.to ?? LATEST))
+  ) {
+    throw new UsageError(
+      `--from expects a version number from 0 to ${values.to ?? LATEST}, got ${
+        JSON.stringify(values.from)
+      }`,
     );
   }
   if (values.sql) {
@@ -145,6 +163,7 @@ function parseOptions(args: string[]): Options | "help" {
     }),
     schema: values.schema,
     to: values.to === undefined ? undefined : Number(values.to),
+    from: values.from === undefined ? undefined : Number(values.from),
     status: values.status,
     dryRun: values["dry-run"],
     sql: values.sql,

@@ -364,12 +364,13 @@ function bookkeepingTable(table: string): string {
 }
 
 /**
- * The whole SQL script that {@linkcode migrate} would run on an empty database, bookkeeping
- * included, for teams who apply migrations with their own tool (psql, Flyway, Atlas…). Applied
+ * The whole SQL script that {@linkcode migrate} would run on an empty database (or on one at
+ * version `from`), bookkeeping included, for teams who apply migrations with their own tool (psql, Flyway, Atlas…). Applied
  * as one transaction, it leaves a schema that {@linkcode migrationStatus} reports up to date
  * (same `heph_migrations` rows and checksums), so `migrate` can take over later.
  *
- * @param options The schema (`"public"` by default) and the target version (the latest).
+ * @param options The schema (`"public"` by default), the version the database is at (`from`,
+ *   0), and the target version (`to`, the latest).
  * @returns The script: `BEGIN;` … `COMMIT;`.
  * @throws {ValidationError} On a bad schema name or target version.
  *
@@ -379,7 +380,7 @@ function bookkeepingTable(table: string): string {
  * ```
  */
 export async function migrationScript(
-  options: { schema?: string; to?: number; migrations?: readonly Migration[] } = {},
+  options: { schema?: string; from?: number; to?: number; migrations?: readonly Migration[] } = {},
 ): Promise<string> {
   const schema = options.schema ?? DEFAULT_SCHEMA;
   const quoted = quoteSchema(schema);
@@ -391,15 +392,23 @@ export async function migrationScript(
       `Invalid target version: ${describe(target)}, expected 0 to ${latest}`,
     );
   }
+  const from = options.from ?? 0;
+  if (!Number.isInteger(from) || from < 0 || from > target) {
+    throw new ValidationError(
+      `Invalid starting version: ${describe(from)}, expected 0 to ${target}`,
+    );
+  }
   const table = `${quoted}.heph_migrations`;
   const lines = [
-    `-- @heph/pg: schema ${schema} from nothing to version ${target}, as migrate() would run it.`,
+    `-- @heph/pg: schema ${schema} from ${
+      from === 0 ? "nothing" : `version ${from}`
+    } to version ${target}, as migrate() would run it.`,
     "-- Apply in one transaction (psql -v ON_ERROR_STOP=1 -f <file>); later upgrades: migrate().",
     "BEGIN;",
     `CREATE SCHEMA IF NOT EXISTS ${quoted};`,
     `${bookkeepingTable(table)};`,
   ];
-  for (const m of migrations.filter((m) => m.version <= target)) {
+  for (const m of migrations.filter((m) => m.version > from && m.version <= target)) {
     const body = fill(m.up, quoted).trim();
     lines.push(
       "",

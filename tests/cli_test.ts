@@ -23,6 +23,21 @@ function cli(args: string[], env: Record<string, string> = {}, cwd?: string): Pr
   return runTask("migrate", args, { env, cwd });
 }
 
+/** Applies a script with psql, stopping at the first error. */
+async function psql(url: string, script: string): Promise<void> {
+  const child = new Deno.Command("psql", {
+    args: ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(script));
+  await writer.close();
+  const { code, stderr } = await child.output();
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+}
+
 async function exists(pool: pg.Pool, relation: string): Promise<boolean> {
   const { rows } = await pool.query("SELECT to_regclass($1)::text AS name", [relation]);
   return rows[0].name !== null;
@@ -216,17 +231,7 @@ Deno.test("deno task migrate against a database", async (t) => {
           script.stdout,
           new RegExp(`CREATE TABLE IF NOT EXISTS "${schema}"\\.heph_migrations`),
         );
-        const psql = await new Deno.Command("psql", {
-          args: ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url],
-          stdin: "piped",
-          stdout: "piped",
-          stderr: "piped",
-        }).spawn();
-        const writer = psql.stdin.getWriter();
-        await writer.write(new TextEncoder().encode(script.stdout));
-        await writer.close();
-        const applied = await psql.output();
-        assert.equal(applied.code, 0, new TextDecoder().decode(applied.stderr));
+        await psql(url, script.stdout);
 
         const status = await cli(["--url", url, "--schema", schema, "--status"]);
         assert.equal(status.code, 0, status.stderr);
@@ -239,11 +244,30 @@ Deno.test("deno task migrate against a database", async (t) => {
       }),
   );
 
-  await t.step("--sql --to 1 stops at version 1; --sql with a database is refused", async () => {
-    const script = await cli(["--sql", "--to", "1"]);
-    assert.equal(script.code, 0, script.stderr);
-    assert.match(script.stdout, /-- up 1 create_workflow_instances/);
-    assert.doesNotMatch(script.stdout, /-- up 2 /);
+  await t.step(
+    "--sql --to 1, then --sql --from 1: the upgrade leaves --status up to date",
+    () =>
+      withSchema(async ({ url, schema }) => {
+        const first = await cli(["--sql", "--to", "1", "--schema", schema]);
+        assert.equal(first.code, 0, first.stderr);
+        assert.match(first.stdout, /-- up 1 create_workflow_instances/);
+        assert.doesNotMatch(first.stdout, /-- up 2 /);
+        await psql(url, first.stdout);
+        const middle = await cli(["--url", url, "--schema", schema, "--status"]);
+        assert.equal(middle.lines[0], `schema ${schema} is at version 1 of ${LATEST}`);
+        const rest = await cli(["--sql", "--from", "1", "--schema", schema]);
+        assert.equal(rest.code, 0, rest.stderr);
+        assert.doesNotMatch(rest.stdout, /-- up 1 /);
+        await psql(url, rest.stdout);
+        const status = await cli(["--url", url, "--schema", schema, "--status"]);
+        assert.equal(status.lines[0], `schema ${schema} is at version ${LATEST} of ${LATEST}`);
+        assert.doesNotMatch(status.stdout, /CHANGED|pending/);
+      }),
+  );
+
+  await t.step("--sql misuse is a usage error", async () => {
+    assertOneLineError(await cli(["--from", "1"]), 2, /--from applies to --sql/);
+    assertOneLineError(await cli(["--sql", "--from", "2", "--to", "1"]), 2, /--from expects/);
     assertOneLineError(
       await cli(["--sql", "--url", "postgres://h/db"]),
       2,
