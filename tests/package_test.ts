@@ -11,24 +11,11 @@ import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { MIGRATIONS } from "../mod.ts";
+import { publishedFiles } from "./support/published.ts";
 import { withTestSchema } from "./support/test_db.ts";
 
 const ROOT = fromFileUrl(new URL("../", import.meta.url));
 const LATEST = MIGRATIONS.at(-1)!.version;
-
-/** The files `deno publish --dry-run` lists, relative to the repository root. */
-async function publishedFiles(): Promise<string[]> {
-  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["publish", "--dry-run", "--allow-dirty"],
-    cwd: ROOT,
-    env: { NO_COLOR: "1" },
-  }).output();
-  const text = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
-  assert.equal(code, 0, text);
-  return [...text.matchAll(/^\s+(file:\/\/\S+) \(/gm)].map((m) =>
-    fromFileUrl(m[1]).slice(ROOT.length)
-  );
-}
 
 interface Run {
   code: number;
