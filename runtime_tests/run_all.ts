@@ -7,11 +7,16 @@
  *
  * Usage: `deno task test:runtimes [runtime…]` (all of them by default).
  *
+ * The runners use runtime_tests/deno.lock (`--lock`), so their tooling (esbuild, Miniflare and
+ * workerd) stays out of the package's deno.lock and a first run of the library or its tests
+ * never downloads it.
+ *
  * @module
  */
 
 const RUNTIMES = ["deno", "workerd", "node", "bun"];
 const SUMMARY = /^(\d+) passed, (\d+) failed$/;
+/** The suites' own lock (see above). */
 const LOCK = new URL("./deno.lock", import.meta.url);
 
 const chosen = Deno.args.length > 0 ? Deno.args : RUNTIMES;
@@ -22,8 +27,6 @@ for (const runtime of chosen) {
   console.log(`\n=== ${runtime} ===`);
   const runner = new URL(`./${runtime}/run.ts`, import.meta.url);
   const child = new Deno.Command(Deno.execPath(), {
-    // The suites' own lock: their tooling (esbuild, Miniflare and workerd) stays out of the
-    // package's deno.lock, so a first run of the library or its tests never downloads it.
     args: ["run", "-A", `--lock=${LOCK.pathname}`, runner.pathname],
     stdout: "piped",
     stderr: "inherit",

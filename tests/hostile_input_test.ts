@@ -6,7 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import fc from "npm:fast-check@^3.23.0";
 import pg from "pg";
 import {
   CorruptRecordError,

@@ -122,3 +122,16 @@ Deno.test("the published package, run from another directory", async (t) => {
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+Deno.test("the package's deno.lock locks only what the package and its demo use", async () => {
+  // Deno fetches every package of the lock on a first run: test-only tooling lives in the
+  // suites' own locks (tests/deno.lock, runtime_tests/deno.lock, tests/browser/deno.lock).
+  const lock = JSON.parse(await Deno.readTextFile(new URL("../deno.lock", import.meta.url)));
+  const names = Object.keys(lock.specifiers).map((s) => s.replace(/^npm:(@?[^@]+)@.*$/, "$1"));
+  assert.deepEqual(
+    names.sort(),
+    ["@electric-sql/pglite", "@neondatabase/serverless", "pg", "postgres"],
+    "deno.lock gained a package: a suite ran without its --lock (see deno.json's tasks); " +
+      "restore deno.lock from git",
+  );
+});

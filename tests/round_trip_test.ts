@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import fc from "npm:fast-check@^3.23.0";
 import {
   decodeInstance,
   encodeInstance,

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import fc from "fast-check";
+import fc from "npm:fast-check@^3.23.0";
 import { INSTANCE_STATUSES, type WorkflowInstance } from "../../mod.ts";
 
 /** One UTF-16 code unit, biased towards those PostgreSQL refuses or JSON escapes. */
