@@ -53,7 +53,7 @@ ${DATABASE_USAGE}
   --sql              print, without a database, the whole SQL script that migrates an empty
                      database to --to (bookkeeping included), for psql, Flyway, Atlas…;
                      once applied, the schema reads as up to date here
-  --from <version>   with --sql: the version the database is at (default: 0), for upgrades
+  --from <version>   the version the database is at, for an upgrade script (default: 0)
   --grant <role>     after migrating, give this existing role exactly what the application
                      needs: USAGE on the schema, SELECT, INSERT, UPDATE, DELETE on its
                      workflow_instances table, nothing else (no DDL, no heph_migrations)

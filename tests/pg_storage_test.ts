@@ -440,7 +440,7 @@ Deno.test("lost connections, timeouts, denied permissions and bad bytes say what
       serverError("42501", "permission denied for schema t"),
       "get",
       "42501",
-      /^Permission denied for get on "public".workflow_instances: permission denied for schema t \(.*deno task migrate --grant <role>\)$/,
+      /^Permission denied for get on "public".workflow_instances: permission denied for schema t \(.*deno run -A jsr:@heph\/pg\/cli migrate --grant <role>\)$/,
       false,
     ],
     [

@@ -9,7 +9,9 @@
  *
  * Environment: `DATABASE_URL` (required), `PORT` (local runs; Deploy ignores it) and
  * `NEON_FETCH_ENDPOINT` (local development and tests only: an endpoint speaking Neon's
- * SQL-over-HTTP protocol in place of Neon's own). Run `deno task migrate` once first.
+ * SQL-over-HTTP protocol in place of Neon's own, such as the CLI's `neon-local` serves in front of
+ * a local PostgreSQL). Create the tables once first:
+ * `deno run --allow-net --allow-env jsr:@heph/pg/cli migrate`.
  *
  * @module
  */
@@ -30,6 +32,14 @@ const databaseUrl = Deno.env.get("DATABASE_URL");
 if (!databaseUrl) throw new Error("Set DATABASE_URL to your Neon connection string");
 const fetchEndpoint = Deno.env.get("NEON_FETCH_ENDPOINT");
 if (fetchEndpoint) neonConfig.fetchEndpoint = fetchEndpoint;
+else if (/^(localhost|[\d.]+|\[[\da-f:.]+\])$/i.test(new URL(databaseUrl).hostname)) {
+  // Neon's driver would send SQL to https://api.<host>/sql, which a local server does not serve.
+  throw new Error(
+    "DATABASE_URL points at a local PostgreSQL, which speaks no HTTP: start " +
+      "`deno run -A jsr:@heph/pg/cli neon-local --url <DATABASE_URL>` and set NEON_FETCH_ENDPOINT " +
+      "to the endpoint it prints",
+  );
+}
 
 const storage = new PgStorage({ driver: neonHttpDriver(neon(databaseUrl)) });
 
