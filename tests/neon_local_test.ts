@@ -119,7 +119,7 @@ Deno.test("neon-local serves Neon's driver and the Deno Deploy example from a lo
     });
 
     await t.step("the Deno Deploy example runs against it, with the README's flags", async () => {
-      const port = String(await freePort());
+      const port = String(freePort());
       const app = await start(
         ["run", "--allow-net", "--allow-env", "examples/deno_deploy/main.ts"],
         { DATABASE_URL: url.href, NEON_FETCH_ENDPOINT: fetchEndpoint!, PORT: port },
@@ -193,7 +193,7 @@ async function listening(url: string): Promise<void> {
   }
 }
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const { port } = listener.addr as Deno.NetAddr;
   listener.close();
