@@ -18,6 +18,11 @@ import { testDatabaseUrl } from "./support/test_db.ts";
 const ROOT = new URL("../", import.meta.url);
 const README = await Deno.readTextFile(new URL("README.md", ROOT));
 const CONFIG = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
+/** The package's config and the tests' lock: the packages at the versions everything else uses. */
+const LOCKED = [
+  `--config=${new URL("deno.json", ROOT).pathname}`,
+  `--lock=${new URL("tests/deno.lock", ROOT).pathname}`,
+];
 
 interface Block {
   line: number;
@@ -42,7 +47,10 @@ function typescriptBlocks(markdown: string): Block[] {
   return blocks;
 }
 
-/** `jsr:@heph/pg` and its subpaths → this repository's files; deno-postgres → its declaration. */
+/**
+ * `jsr:@heph/pg` and its subpaths → this repository's files; deno-postgres → its declaration;
+ * `npm:<name>` of a driver package → deno.json's import of it (the locked version).
+ */
 function mapImports(code: string): string {
   return code.replace(/(["'])jsr:@heph\/pg(\/[a-z-]+)?\1/g, (_, quote, subpath = "") => {
     const target = CONFIG.exports[`.${subpath}`];
@@ -51,7 +59,7 @@ function mapImports(code: string): string {
   }).replace(
     /"jsr:@db\/postgres"/g,
     JSON.stringify(new URL("tests/support/readme/db_postgres.ts", ROOT).href),
-  );
+  ).replace(/"npm:(@?[^"@]+)"/g, (whole, name) => name in CONFIG.imports ? `"${name}"` : whole);
 }
 
 /** What README's fragments may use without declaring it. */
@@ -103,7 +111,7 @@ Deno.test("README's TypeScript blocks type-check against this repository's expor
       files.push(file);
     }
     const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: ["check", "--no-config", ...files],
+      args: ["check", ...LOCKED, ...files],
       cwd: dir,
       env: { NO_COLOR: "1" },
     }).output();
@@ -151,7 +159,7 @@ Deno.test("README's Quick start runs as shown and exits by itself", async () => 
       }\nconsole.log("pool ended:", (pool as unknown as { ended: boolean }).ended);\n`,
     );
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--no-config", ...permissions, file],
+      args: ["run", ...LOCKED, ...permissions, file],
       cwd: dir,
       env: { NO_COLOR: "1", DATABASE_URL: own.href },
       stdin: "null",
