@@ -25,7 +25,13 @@ import {
   PgStorage,
   type WorkflowInstance,
 } from "../mod.ts";
-import { chooseDatabase, DATABASE_OPTIONS, DATABASE_USAGE, openDatabase } from "./database.ts";
+import {
+  chooseDatabase,
+  DATABASE_OPTIONS,
+  DATABASE_USAGE,
+  DEFAULT_DATA_DIR,
+  openDatabase,
+} from "./database.ts";
 import { argsError, reportFailure, UsageError } from "./failure.ts";
 import { PROGRAM } from "./program.ts";
 
@@ -50,7 +56,8 @@ const STEP_NAMES = Object.keys(STEPS);
 const USAGE = `Usage: ${PROGRAM} demo [options]
 
 Runs an order workflow (${STEP_NAMES.join(" → ")}) on @heph/pg, persisting every
-transition; resumes unfinished orders left by an earlier run.
+transition; resumes unfinished orders left by an earlier run. Without --url or DATABASE_URL,
+it uses the embedded PGlite database in ${DEFAULT_DATA_DIR} (or --data-dir).
 
 Options:
 ${DATABASE_USAGE}

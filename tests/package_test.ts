@@ -135,3 +135,19 @@ Deno.test("the package's deno.lock locks only what the package and its demo use"
       "restore deno.lock from git",
   );
 });
+
+Deno.test("the dashboard handler's modules use no Deno API (it runs on Node, Bun, Workers)", async () => {
+  const { stdout } = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", new URL("../cli/dashboard/handler.ts", import.meta.url).pathname],
+  }).output();
+  const graph = JSON.parse(new TextDecoder().decode(stdout));
+  const local = graph.modules.map((m: { specifier: string }) => m.specifier)
+    .filter((specifier: string) => specifier.startsWith("file:"));
+  assert.ok(local.length > 5, "the handler's module graph");
+  for (const specifier of local) {
+    const code = (await Deno.readTextFile(new URL(specifier)))
+      .replace(/\/\*[\s\S]*?\*\//g, "") // doc comments hold Deno examples
+      .replace(/^\s*\/\/.*$/gm, "");
+    assert.doesNotMatch(code, /\bDeno\./, specifier);
+  }
+});
