@@ -29,6 +29,7 @@ Deno.test("the published package, run from another directory", async (t) => {
   const pkg = join(tmp, "pkg");
   const elsewhere = join(tmp, "elsewhere");
   await Deno.mkdir(elsewhere);
+  await Deno.copyFile(join(ROOT, "deno.lock"), join(tmp, "deno.lock"));
   for (const file of files) {
     await Deno.mkdir(dirname(join(pkg, file)), { recursive: true });
     await Deno.copyFile(join(ROOT, file), join(pkg, file));
@@ -38,7 +39,9 @@ Deno.test("the published package, run from another directory", async (t) => {
     const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
       args: [
         "run",
-        "--no-lock",
+        // The package's own locked versions (a copy: the run may write to it), not whatever
+        // npm holds today: the test is about paths and flags, not about new releases.
+        `--lock=${join(tmp, "deno.lock")}`,
         "--config",
         join(pkg, "deno.json"),
         ...permissions,
