@@ -16,6 +16,7 @@ import { fileURLToPath } from "node:url";
 import { type Browser, chromium, type Page } from "npm:playwright-core@1.65.1";
 import {
   INSTANCE_STATUSES,
+  MemoryStorage,
   migrate,
   newInstance,
   PgStorage,
@@ -23,6 +24,7 @@ import {
 } from "../../mod.ts";
 import { nodePostgresDriver } from "../../drivers/node_postgres.ts";
 import { APP_JS } from "../../cli/dashboard/page.ts";
+import { dashboardHandler } from "../../cli/dashboard/handler.ts";
 import { withTestSchema } from "../support/test_db.ts";
 
 const ROOT = new URL("../../", import.meta.url);
@@ -543,6 +545,55 @@ Deno.test({
       await browser?.close();
       await dashboard?.stop();
       await drop();
+    }
+  },
+});
+
+Deno.test({
+  name: "dashboardHandler mounted in an app under a base path, in Chromium",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const storage = new MemoryStorage();
+    for (const instance of seed()) await storage.put(instance);
+    const dashboard = dashboardHandler(storage, { basePath: "/admin/workflows", title: "memory" });
+    // The host app: its own routes, and the dashboard behind its own check.
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+      const { pathname } = new URL(request.url);
+      if (pathname === "/") return new Response("the app");
+      if (!pathname.startsWith("/admin/workflows")) return new Response("nope", { status: 404 });
+      return request.headers.get("cookie")?.includes("admin=yes")
+        ? dashboard(request)
+        : new Response("forbidden", { status: 403 });
+    });
+    const base = `http://127.0.0.1:${server.addr.port}`;
+    let browser: Browser | undefined;
+    try {
+      browser = await launch();
+      const context = await browser.newContext();
+      await context.addCookies([{ name: "admin", value: "yes", url: base }]);
+      const page = await context.newPage();
+      const problems: string[] = [];
+      page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+      page.on("console", (message) => {
+        if (message.type() === "error") problems.push(`console error: ${message.text()}`);
+      });
+      await page.goto(`${base}/admin/workflows`); // redirected to /admin/workflows/
+      await ready(page, "list");
+      assert.equal(new URL(page.url()).pathname, "/admin/workflows/");
+      assert.equal(await page.locator("#total").textContent(), "36 instances");
+      await page.click("#list-body a >> text=order::01");
+      await ready(page, "instance");
+      assert.equal(await page.locator("#inst-id").textContent(), "order::01");
+      assert.equal((await texts(page, "#inst-timeline li")).length, 2);
+      await assertInert(page);
+      assert.deepEqual(problems, []);
+      const outside = await fetch(`${base}/admin/workflows/api/summary`);
+      assert.equal(outside.status, 403, "the app's own check stays in front");
+      await outside.body?.cancel();
+    } finally {
+      await browser?.close();
+      await server.shutdown();
     }
   },
 });
