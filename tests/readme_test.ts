@@ -2,7 +2,8 @@
  * README.md runs as written: every TypeScript block type-checks with its `jsr:@heph/pg…` imports
  * mapped to this repository's exports, the Quick start runs against a database of its own with
  * the command and permissions README shows and exits by itself (its pool ended), and every
- * relative link points at a file the package publishes.
+ * relative link points at a file the package publishes. The Node and Bun snippet runs too (in
+ * Deno, which provides Node's `process`; examples/node and examples/bun run in Node and Bun).
  *
  * Blocks that are fragments use names README introduced earlier (`driver`, `storage`, `pool`,
  * `logger`, your engine's `advance`): each gets declarations of those it uses and does not
@@ -30,8 +31,8 @@ interface Block {
   code: string;
 }
 
-/** The ```ts blocks, with the line they start on and the section (## heading) they are in. */
-function typescriptBlocks(markdown: string): Block[] {
+/** The ```ts (or `lang`) blocks, with their first line and section (## heading). */
+function typescriptBlocks(markdown: string, lang = "ts"): Block[] {
   const blocks: Block[] = [];
   let section = "";
   let open: Block | undefined;
@@ -42,7 +43,7 @@ function typescriptBlocks(markdown: string): Block[] {
         open = undefined;
       } else open.code += `${text}\n`;
     } else if (text.startsWith("## ")) section = text.slice(3);
-    else if (text === "```ts") open = { line: i + 1, section, code: "" };
+    else if (text === "```" + lang) open = { line: i + 1, section, code: "" };
   });
   return blocks;
 }
@@ -52,7 +53,7 @@ function typescriptBlocks(markdown: string): Block[] {
  * `npm:<name>` of a driver package → deno.json's import of it (the locked version).
  */
 function mapImports(code: string): string {
-  return code.replace(/(["'])jsr:@heph\/pg(\/[a-z-]+)?\1/g, (_, quote, subpath = "") => {
+  return code.replace(/(["'])(?:jsr:)?@heph\/pg(\/[a-z-]+)?\1/g, (_, quote, subpath = "") => {
     const target = CONFIG.exports[`.${subpath}`];
     assert.ok(target, `README imports jsr:@heph/pg${subpath}, which is not exported`);
     return `${quote}${new URL(target, ROOT).href}${quote}`;
@@ -185,5 +186,41 @@ Deno.test("README's relative links point at published files", async () => {
   assert.ok(links.length > 0);
   for (const target of links) {
     assert.ok(published.has(target), `${target} is linked from README but not published`);
+  }
+});
+
+Deno.test("README's Node and Bun snippet runs (here in Deno, whose `process` is Node's)", async () => {
+  const snippet = typescriptBlocks(README, "js").find((b) => b.section === "Install");
+  assert.ok(snippet, "a JavaScript block under ## Install");
+  assert.match(snippet.code, /await pool\.end\(\);\n$/);
+  const url = new URL(await testDatabaseUrl());
+  const database = `heph_readme_js_${crypto.randomUUID().slice(0, 8)}`;
+  const { default: pg } = await import("pg");
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ connectionString: url.href });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${database}`);
+  const dir = await Deno.makeTempDir({ prefix: "heph-readme-js-" });
+  try {
+    const own = new URL(url.href);
+    own.pathname = `/${database}`;
+    await Deno.writeTextFile(`${dir}/app.mjs`, mapImports(snippet.code));
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", ...LOCKED, "--allow-net", "--allow-env", `${dir}/app.mjs`],
+      cwd: dir,
+      env: { NO_COLOR: "1", DATABASE_URL: own.href },
+      stdin: "null",
+    }).output();
+    assert.equal(code, 0, new TextDecoder().decode(stderr));
+    assert.equal(new TextDecoder().decode(stdout), "pending\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
   }
 });
