@@ -5,8 +5,8 @@
  * concurrent advances resolved by `expectedRevision`. Used by `runtime_tests/deno/run.ts` (over
  * `fetch` to the running app) and `runtime_tests/workerd/run.ts` (through Miniflare).
  *
- * The examples use the `public` schema of the test database; the checks use fresh random order
- * ids, which `cleanUpOrders` deletes afterwards.
+ * The examples use the `public` schema: each run gives them a database of its own
+ * (`exampleDatabase`), dropped afterwards, so other runs on the same server never interfere.
  *
  * @module
  */
@@ -166,25 +166,34 @@ export async function checkOrderApi(
   return results;
 }
 
-/** Brings the `public` schema of the test database up to date, as `deno task migrate` would. */
-export async function migratePublic(databaseUrl: string): Promise<void> {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+/**
+ * A database of the run's own on the test server, migrated: the examples use the `public`
+ * schema, which other runs (and other branches) on the same server may hold at another version.
+ *
+ * @param databaseUrl The test database's URL (a role that may create databases).
+ * @returns Its URL, and a function that drops it.
+ */
+export async function exampleDatabase(
+  databaseUrl: string,
+): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `heph_examples_${crypto.randomUUID().slice(0, 8)}`;
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(databaseUrl);
+  url.pathname = `/${name}`;
+  const pool = new pg.Pool({ connectionString: url.href, max: 1 });
   try {
     await migrate(nodePostgresDriver(pool));
   } finally {
     await pool.end();
   }
-}
-
-/** Deletes the orders a run made (`order::<prefix>-…`) from the `public` schema. */
-export async function cleanUpOrders(databaseUrl: string, prefix: string): Promise<void> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    await client.query("DELETE FROM public.workflow_instances WHERE starts_with(id, $1)", [
-      `order::${prefix}-`,
-    ]);
-  } finally {
-    await client.end();
-  }
+  return { url: url.href, drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }

@@ -23,7 +23,7 @@
 import { startNeonHttpServer } from "../../cli/neon_local/http_endpoint.ts";
 import { testDatabaseUrl } from "../../tests/support/test_db.ts";
 import { startWsProxy } from "../../cli/neon_local/ws_proxy.ts";
-import { checkOrderApi, cleanUpOrders, migratePublic, orderIdPrefix } from "../order_api_checks.ts";
+import { checkOrderApi, exampleDatabase, orderIdPrefix } from "../order_api_checks.ts";
 
 const REPO_ROOT = new URL("../../", import.meta.url).pathname;
 /** What `pg`, `@neondatabase/serverless` and `postgres` read from the environment. */
@@ -96,7 +96,7 @@ async function conformance(group: string, permissions: string[], args: string[])
 
 /** Runs the Deno Deploy example and checks its endpoints. */
 async function deployExample(): Promise<void> {
-  await migratePublic(databaseUrl);
+  const db = await exampleDatabase(databaseUrl);
   const port = freePort();
   const permissions = [
     `--allow-net=0.0.0.0:${port},127.0.0.1:${http.port}`,
@@ -106,7 +106,7 @@ async function deployExample(): Promise<void> {
   const app = new Deno.Command(Deno.execPath(), {
     args: ["run", "--no-prompt", ...permissions, "examples/deno_deploy/main.ts"],
     cwd: REPO_ROOT,
-    env: { DATABASE_URL: databaseUrl, NEON_FETCH_ENDPOINT: http.url, PORT: String(port) },
+    env: { DATABASE_URL: db.url, NEON_FETCH_ENDPOINT: http.url, PORT: String(port) },
     stdout: "null",
     stderr: "inherit",
   }).spawn();
@@ -131,7 +131,7 @@ async function deployExample(): Promise<void> {
       app.kill("SIGTERM");
     } catch { /* already exited */ }
     await app.status;
-    await cleanUpOrders(databaseUrl, prefix);
+    await db.drop();
   }
 }
 

@@ -24,7 +24,7 @@ import { Miniflare } from "npm:miniflare@^4";
 import { startNeonHttpServer } from "../../cli/neon_local/http_endpoint.ts";
 import { testDatabaseUrl } from "../../tests/support/test_db.ts";
 import { startWsProxy } from "../../cli/neon_local/ws_proxy.ts";
-import { checkOrderApi, cleanUpOrders, migratePublic, orderIdPrefix } from "../order_api_checks.ts";
+import { checkOrderApi, exampleDatabase, orderIdPrefix } from "../order_api_checks.ts";
 import { bundleWorker, REPO_ROOT } from "./bundle.ts";
 import type { CaseOutcome } from "./conformance_worker.ts";
 
@@ -113,14 +113,14 @@ function withPassword(url: string): string {
 }
 
 async function exampleWorker(): Promise<void> {
-  await migratePublic(databaseUrl);
+  const db = await exampleDatabase(databaseUrl);
   const entry = new URL("examples/cloudflare_worker/src/worker.ts", REPO_ROOT).pathname;
   // Without nodejs_compat, as the example's wrangler.toml: it needs none.
   const mf = new Miniflare({
     modules: true,
     script: await bundleWorker(entry),
     compatibilityDate: COMPATIBILITY_DATE,
-    bindings,
+    bindings: { ...bindings, DATABASE_URL: db.url },
   });
   const prefix = orderIdPrefix("workerd");
   try {
@@ -137,6 +137,6 @@ async function exampleWorker(): Promise<void> {
     console.error(error);
   } finally {
     await mf.dispose();
-    await cleanUpOrders(databaseUrl, prefix);
+    await db.drop();
   }
 }
