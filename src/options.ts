@@ -21,7 +21,7 @@ import type {
   PageOptions,
   PruneOptions,
 } from "./storage.ts";
-import { isPlainObject, TypedJsonWriter } from "./typed_json.ts";
+import { dateTimeValue, isPlainObject, TypedJsonWriter } from "./typed_json.ts";
 
 /**
  * A filter that passed {@linkcode validateFilter}: frozen, without `undefined` keys, statuses
@@ -50,10 +50,11 @@ const statusList = (what: string) => (value: unknown): InstanceStatus[] => {
 };
 
 const moment = (what: string) => (value: unknown): Date => {
-  if (!(value instanceof Date) || Number.isNaN(value.getTime())) {
+  const time = dateTimeValue(value);
+  if (!(value instanceof Date) || Number.isNaN(time)) {
     throw new ValidationError(`Invalid ${what}: expected a valid Date, got ${describe(value)}`);
   }
-  return new Date(value.getTime());
+  return new Date(time);
 };
 
 const CHECKS: Record<keyof InstanceFilter, (value: unknown) => unknown> = {

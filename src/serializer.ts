@@ -20,6 +20,7 @@ import {
 } from "./instance.ts";
 import {
   applyAnnotations,
+  dateTimeValue,
   formatPath,
   isPlainObject,
   isStorableText,
@@ -310,7 +311,8 @@ function encodeHistory(value: unknown, writer: TypedJsonWriter): unknown[] {
     if (typeof entry.event !== "string") {
       throw shapeError(`${where}.event`, "a string", entry.event);
     }
-    if (!(entry.timestamp instanceof Date) || Number.isNaN(entry.timestamp.getTime())) {
+    const time = dateTimeValue(entry.timestamp);
+    if (!(entry.timestamp instanceof Date) || Number.isNaN(time)) {
       throw shapeError(`${where}.timestamp`, "a valid Date", entry.timestamp);
     }
     const updates = entry.contextUpdates ?? null;
@@ -318,7 +320,7 @@ function encodeHistory(value: unknown, writer: TypedJsonWriter): unknown[] {
     return {
       step_ref: writer.encode(entry.stepRef, [...base, "step_ref"]),
       event: writer.encode(entry.event, [...base, "event"]),
-      timestamp: entry.timestamp.toISOString(),
+      timestamp: new Date(time).toISOString(),
       context_updates: updates === null
         ? null
         : encodeRecord(updates, [...base, "context_updates"], writer),
