@@ -92,10 +92,11 @@ export interface PgStorageOptions {
   /** The schema holding `workflow_instances`; `"public"` by default. */
   schema?: string;
   /**
-   * Called after every statement, succeeded or failed, for logs and traces. It must not throw
-   * (what it throws is ignored) and should return quickly: it runs on the operation's path.
+   * Called after every statement, succeeded or failed, for logs and traces. What it throws is
+   * ignored; it may be async, but its promise is not awaited and a rejection is ignored too. It
+   * should return quickly: it runs on the operation's path.
    */
-  onQuery?: (event: QueryEvent) => void;
+  onQuery?: ((event: QueryEvent) => void) | ((event: QueryEvent) => Promise<unknown>);
 }
 
 /**
@@ -123,7 +124,7 @@ export class PgStorage implements Storage {
   readonly schema: string;
   #driver: SqlDriver;
   #sql: ReturnType<typeof statements>;
-  #onQuery: ((event: QueryEvent) => void) | undefined;
+  #onQuery: PgStorageOptions["onQuery"];
 
   /**
    * Creates a storage over a driver, on one schema.
@@ -406,7 +407,11 @@ export class PgStorage implements Storage {
         };
         if (failure) event.error = failure;
         try {
-          this.#onQuery(event);
+          const result: unknown = this.#onQuery(event);
+          // Not awaited; a rejection must not become an unhandled one (which ends a process).
+          if (typeof (result as PromiseLike<unknown> | undefined)?.then === "function") {
+            (result as PromiseLike<unknown>).then(undefined, () => {});
+          }
         } catch { /* a hook never breaks an operation */ }
       }
     }

@@ -537,7 +537,7 @@ Deno.test({
         assert.equal(new URL(page.url()).search, "", "the token left the address bar");
         assert.equal(await page.locator("#total").textContent(), "1 instance");
         assert.deepEqual(await texts(page, "#list-body tr td:first-child"), ["a::1"]);
-        assert.deepEqual(problems.filter((p) => !p.includes("401")), []);
+        assert.deepEqual(problems.filter((p) => !p.includes("status of 401 (Unauthorized)")), []);
       });
     } finally {
       await browser?.close();
