@@ -476,9 +476,11 @@ function integerColumn(value: unknown, name: string, id: string): number {
 function timestampColumn(value: unknown, name: string, id: string): Date {
   let date: Date;
   if (value instanceof Date) date = new Date(value.getTime());
-  else if (typeof value === "number") date = new Date(value);
+  // Epoch milliseconds may have a fraction (microseconds): floored, as a Date would hold the
+  // instant (new Date(-0.5) would round toward zero, to a later millisecond).
+  else if (typeof value === "number") date = new Date(Math.floor(value));
   else if (typeof value === "string") {
-    date = new Date(/^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value);
+    date = new Date(/^-?\d+(\.\d+)?$/.test(value) ? Math.floor(Number(value)) : value);
   } else date = new Date(NaN);
   if (Number.isNaN(date.getTime())) {
     throw new CorruptRecordError(id, `column ${name} is not a timestamp: ${describe(value)}`);

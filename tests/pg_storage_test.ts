@@ -246,6 +246,23 @@ Deno.test("PgStorage", async (t) => {
       assert.equal(queried.updatedAt.getTime(), stored.updatedAt.getTime());
     });
 
+    await t.step("foreign sub-millisecond timestamps are floored to the millisecond", async () => {
+      await raw(
+        `INSERT INTO ${table} (id, workflow, workflow_version, status, state, inserted_at, updated_at,
+          lease_owner, lease_expires_at)
+         VALUES ('ts::old', 'W', 1, 'pending', '{}', '1969-12-31 23:59:59.0001+00',
+          '1969-12-31 23:59:59.9995+00', 'w', '1970-01-01 00:00:00.0009+00')`,
+      );
+      try {
+        const stored = (await storage.get("ts::old"))!;
+        assert.equal(stored.insertedAt.getTime(), -1000);
+        assert.equal(stored.updatedAt.getTime(), -1);
+        assert.equal(stored.lease!.expiresAt.getTime(), 0);
+      } finally {
+        await raw(`DELETE FROM ${table} WHERE id = 'ts::old'`);
+      }
+    });
+
     await t.step("rows written by other programs are decoded safely", async () => {
       const insert = (id: string, state: string, status = "pending") =>
         raw(
