@@ -5,7 +5,7 @@
  * @module
  */
 
-import { cursorTime, decodeCursor, encodeCursor } from "./cursor.ts";
+import { cursorMicros, cursorTime, decodeCursor, encodeCursor } from "./cursor.ts";
 import { ConflictError, LeaseConflictError } from "./errors.ts";
 import type { StoredInstance, WorkflowInstance } from "./instance.ts";
 import {
@@ -148,9 +148,10 @@ export class MemoryStorage implements Storage {
       const { limit, cursor } = validatePage(options);
       const checked = validateFilter(filter);
       const after = cursor === null ? null : decodeCursor(cursor);
+      const afterMicros = after === null ? 0n : cursorMicros(after.insertedAt);
       const rest = this.#matching(checked).filter((entry) =>
         after === null ||
-        compare([cursorTime(entry.insertedAt), entry.row.id], [after.insertedAt, after.id]) > 0
+        compare([BigInt(entry.insertedAt) * 1000n, entry.row.id], [afterMicros, after.id]) > 0
       );
       const items = rest.slice(0, limit);
       const last = rest.length > limit ? items[limit - 1] : undefined;
@@ -316,8 +317,8 @@ function decode(entry: Entry): StoredInstance {
   });
 }
 
-/** Orders [time, id] positions: time text (same format, so lexical = chronological), then id. */
-function compare(a: [string, string], b: [string, string]): number {
+/** Orders [epoch microseconds, id] positions: time, then id. */
+function compare(a: [bigint, string], b: [bigint, string]): number {
   return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : compareIds(a[1], b[1]);
 }
 

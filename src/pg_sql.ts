@@ -5,6 +5,7 @@
  * @module
  */
 
+import { PG_MIN_MS } from "./cursor.ts";
 import type { CheckedFilter } from "./options.ts";
 
 /** An expression's epoch milliseconds as text (numeric: exact, and `Infinity` when infinite). */
@@ -188,9 +189,6 @@ export function compileFilter(filter: CheckedFilter): CompiledFilter {
     bind,
   };
 }
-
-/** The earliest instant a timestamptz holds: 4714-11-24 00:00 UTC BC (Julian day 0). */
-const PG_MIN_MS = -210_866_803_200_000;
 
 /**
  * A valid Date as timestamptz input text, for any Date JavaScript can hold: ISO-8601 for years

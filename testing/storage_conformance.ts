@@ -537,10 +537,10 @@ export const STORAGE_CASES: readonly StorageCase[] = Object.freeze([
       instance.executionHistory = history;
       await storage.put(instance);
       const stored = (await storage.get("date::1"))!;
-      assert.deepEqual(
-        Object.values(stored.context.initial).map((d) => (d as Date).getTime()),
-        [1, 2, 3, 4, 5],
+      const times = Object.fromEntries(
+        Object.entries(stored.context.initial).map(([k, d]) => [k, (d as Date).getTime()]),
       );
+      assert.deepEqual(times, { iso: 1, value: 2, primitive: 3, json: 4, time: 5 });
       assert.equal(stored.executionHistory[0].timestamp.getTime(), 6);
       assert.equal((await storage.query({ id: "date::1" })).length, 1);
       assert.equal((await storage.page({ id: "date::1" }, { limit: 1 })).items.length, 1);
@@ -1030,6 +1030,49 @@ export const STORAGE_CASES: readonly StorageCase[] = Object.freeze([
           storage.page({}, { limit: 2, cursor: cursor.replace(/=+$/, "") }),
           ValidationError,
         );
+      }
+    },
+  },
+  {
+    name:
+      "forged cursors: times PostgreSQL cannot hold are refused; far and BC times order by time",
+    async run(storage) {
+      await storage.putMany([1, 2].map((i) => newInstance({ id: `fc::${i}`, workflow: "W" })));
+      const forged = (at: string) =>
+        btoa(String.fromCharCode(...new TextEncoder().encode(JSON.stringify([1, at, "fc::1"]))))
+          .replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+      const page = async (at: string) =>
+        (await storage.page({}, { limit: 5, cursor: forged(at) })).items.map((i) => i.id);
+      for (
+        const at of [
+          "5000-01-01T00:00:00.000000Z BC",
+          "4714-11-23T23:59:59.999999Z BC",
+          "275760-09-13T00:00:00.000001Z",
+          "294277-01-01T00:00:00.000000Z",
+          "0000-01-01T00:00:00.000000Z",
+        ]
+      ) {
+        await rejectsWith(storage.page({}, { limit: 5, cursor: forged(at) }), ValidationError);
+      }
+      for (
+        const at of [
+          "4714-11-24T00:00:00.000000Z BC",
+          "0044-03-15T12:00:00.000000Z BC",
+          "0001-01-01T00:00:00.000000Z BC",
+          "0001-01-01T00:00:00.000000Z",
+          "1999-12-31T23:59:59.999999Z",
+        ]
+      ) {
+        assert.deepEqual(await page(at), ["fc::1", "fc::2"], at);
+      }
+      for (
+        const at of [
+          "10000-01-01T00:00:00.000000Z",
+          "99999-12-31T23:59:59.999999Z",
+          "275760-09-13T00:00:00.000000Z",
+        ]
+      ) {
+        assert.deepEqual(await page(at), [], at);
       }
     },
   },

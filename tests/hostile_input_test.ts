@@ -843,6 +843,17 @@ Deno.test("hostile input", async (t) => {
             .filter((d) => !Number.isNaN(d.getTime()))
             .map((d) => d.toISOString().replace("Z", "123Z")),
           fc.constantFrom("0000-01-01T00:00:00.000000Z", "9999-12-31T23:59:59.999999Z", "x"),
+          // PostgreSQL's own forms, over every year a Date holds: BC and five- or six-digit years.
+          fc.tuple(fc.date({ min: new Date(-8.64e15), max: new Date(8.64e15) }), fc.nat(999))
+            .filter(([d]) => !Number.isNaN(d.getTime()))
+            .map(([d, us]) => {
+              const year = d.getUTCFullYear();
+              const rest = d.toISOString().replace(/^[+-]?\d+/, "")
+                .replace("Z", `${String(us).padStart(3, "0")}Z`);
+              return year > 0
+                ? `${String(year).padStart(4, "0")}${rest}`
+                : `${String(1 - year).padStart(4, "0")}${rest} BC`;
+            }),
           anyString,
         );
         const cursors = fc.oneof(
