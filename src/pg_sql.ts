@@ -89,10 +89,16 @@ export function statements(table: string) {
       WHERE id = $1 AND revision = $5::bigint ${asOwner ? `AND ${leaseAllows("t", "$6")}` : ""}
       RETURNING revision)
     ${outcome(table, "revision::text", "revision")}`,
+    /**
+     * Rows are written (and locked) in one canonical order, by id, whatever order the caller
+     * gave: two bulk writes of overlapping ids then wait for each other instead of deadlocking.
+     * The caller maps the returned revisions back to its own order.
+     */
     putMany: `${insert}
     SELECT r.id, r.workflow, r.workflow_version, r.status, r.state, 1, ${NOW}, ${NOW}
     FROM jsonb_to_recordset($1::text::jsonb)
       AS r(id varchar(255), workflow text, workflow_version integer, status text, state jsonb)
+    ORDER BY r.id COLLATE "C"
     ${replace} RETURNING id, revision::text AS revision`,
     /** Claim: `where` is the compiled filter, then $owner, $leaseMs, $limit appended. */
     claim: (where: string, owner: string, leaseMs: string, limit: string) =>

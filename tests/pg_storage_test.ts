@@ -218,6 +218,40 @@ Deno.test("PgStorage", async (t) => {
       },
     );
 
+    await t.step(
+      "concurrent putMany() of the same ids in opposite orders never deadlock",
+      async () => {
+        const ids = Array.from({ length: 200 }, (_, i) => `bulk::${String(i).padStart(3, "0")}`);
+        const orders = [
+          ids,
+          [...ids].reverse(),
+          ids.filter((_, i) => i % 2).concat(
+            ids.filter((_, i) => i % 2 === 0).reverse(),
+          ),
+          [...ids].reverse(),
+        ];
+        const rounds = 5;
+        // Each client on a connection of its own, all at once, round after round.
+        await Promise.all(orders.map(async (order) => {
+          for (let round = 0; round < rounds; round++) {
+            const instances = order.map((id) => newInstance({ id, workflow: "Bulk" }));
+            const { revisions } = await storage.putMany(instances);
+            assert.equal(revisions.length, order.length);
+          }
+        }));
+        const stored = await storage.query({ workflow: "Bulk" });
+        assert.equal(stored.length, ids.length);
+        for (const instance of stored) {
+          assert.equal(instance.revision, orders.length * rounds, instance.id);
+        }
+        const last = await storage.putMany(
+          [...ids].reverse().map((id) => newInstance({ id, workflow: "Bulk" })),
+        );
+        assert.ok(last.revisions.every((r) => r === orders.length * rounds + 1));
+        await raw(`DELETE FROM ${table} WHERE workflow = 'Bulk'`);
+      },
+    );
+
     await t.step("two schemas are two tenants that never see each other", async () => {
       const other = `${db.schema}_b`;
       await migrate(driver, { schema: other });
