@@ -376,14 +376,20 @@ Deno.test("hostile input", async (t) => {
         await other.put(canary);
         const memory = new MemoryStorage();
         await memory.put(canary);
+        // Our own objects only: other test runs create and drop schemas in this database meanwhile.
+        // A payload could only name `canary` (unqualified), so any relation of that name counts.
         const catalog = async () =>
           (await raw(
             `SELECT n.nspname || '.' || c.relname AS name FROM pg_class c
              JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+            WHERE (n.nspname IN ($1, $2) OR c.relname = 'canary')
               AND c.relkind IN ('r', 'p', 'v') ORDER BY 1`,
+            [db.schema, tenant],
           )).rows.map((r: { name: string }) => r.name);
         const schemasBefore = await catalog();
+        // What another run does at the same time must not matter.
+        const bystander = `${db.schema}_bystander`;
+        await raw(`CREATE SCHEMA "${bystander}"; CREATE TABLE "${bystander}".t (x int)`);
 
         let stored = 0;
         for (const payload of PAYLOADS) {
@@ -491,6 +497,7 @@ Deno.test("hostile input", async (t) => {
         assert.deepEqual(ids(await storage.query({})), ["canary"], "every payload row was deleted");
         assert.deepEqual(ids(await other.query({})), ["canary"]);
         assert.deepEqual(await catalog(), schemasBefore, "no table or schema created or dropped");
+        await raw(`DROP SCHEMA "${bystander}" CASCADE`);
         // Values travel as parameters: no payload ever reached the SQL text.
         for (const marker of ["DROP", "TRUNCATE", "canary", "OR '1'", "pwned", "DELETE FROM w"]) {
           assert.deepEqual(sent.filter((sql) => sql.includes(marker)), [], marker);
