@@ -355,16 +355,24 @@ export function validateLease(
  * ```ts
  * import { validatePage } from "@heph/pg";
  *
- * validatePage({ limit: 50 }); // { limit: 50, cursor: null }
+ * validatePage({ limit: 50 }); // { limit: 50, cursor: null, skipCorrupt: false }
  * ```
  */
-export function validatePage(options: PageOptions): { limit: number; cursor: string | null } {
-  const given = optionsObject("page", options, ["limit", "cursor"]);
+export function validatePage(
+  options: PageOptions,
+): { limit: number; cursor: string | null; skipCorrupt: boolean } {
+  const given = optionsObject("page", options, ["limit", "cursor", "skipCorrupt"]);
   const cursor = given.cursor ?? null;
   if (cursor !== null && typeof cursor !== "string") {
     throw new ValidationError(`Invalid cursor: expected a string or null, got ${describe(cursor)}`);
   }
-  return { limit: integerIn("limit", given.limit, 1, 1000), cursor };
+  const skipCorrupt = given.skipCorrupt ?? false;
+  if (typeof skipCorrupt !== "boolean") {
+    throw new ValidationError(
+      `Invalid skipCorrupt: expected a boolean, got ${describe(skipCorrupt)}`,
+    );
+  }
+  return { limit: integerIn("limit", given.limit, 1, 1000), cursor, skipCorrupt };
 }
 
 /**

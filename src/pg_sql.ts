@@ -120,6 +120,9 @@ export function statements(table: string) {
       WHERE id = $1 AND lease_owner = $2 AND lease_expires_at > now()
       RETURNING id)
     ${outcome(table, "id", "released")}`,
+    /** Gives up the leases owner $2 holds on the ids of the JSON list $1 (a failed claim's). */
+    releaseMany: `UPDATE ${table} SET lease_owner = NULL, lease_expires_at = NULL
+      WHERE id IN (SELECT jsonb_array_elements_text($1::text::jsonb)) AND lease_owner = $2`,
     /** Prune: $1 statuses as a JSON list, $2 the moment, $3 the limit. */
     prune: `WITH doomed AS (
       SELECT id FROM ${table}

@@ -7,6 +7,7 @@
 import type { SqlDriver } from "./driver.ts";
 import {
   ConflictError,
+  CorruptRecordError,
   DatabaseError,
   type HephError,
   isConnectionError,
@@ -261,7 +262,7 @@ export class PgStorage implements Storage {
    * @throws {ValidationError} On a bad filter, limit or cursor.
    */
   async page(filter: InstanceFilter, options: PageOptions): Promise<Page> {
-    const { limit, cursor } = validatePage(options);
+    const { limit, cursor, skipCorrupt } = validatePage(options);
     const compiled = compileFilter(validateFilter(filter));
     const conditions = compiled.where === "" ? [] : [compiled.where.slice("WHERE ".length)];
     if (cursor !== null) {
@@ -277,12 +278,12 @@ export class PgStorage implements Storage {
     const rows = await this.#query("page", text, compiled.params);
     const items = rows.slice(0, limit);
     const last = rows.length > limit ? items[limit - 1] : undefined;
-    return {
-      items: items.map(decode),
-      nextCursor: last
-        ? encodeCursor({ insertedAt: String(last.position), id: String(last.id) })
-        : null,
-    };
+    const nextCursor = last
+      ? encodeCursor({ insertedAt: String(last.position), id: String(last.id) })
+      : null;
+    if (!skipCorrupt) return { items: items.map(decode), nextCursor };
+    const { healthy, corrupt } = decodeEach(items);
+    return { items: healthy, nextCursor, corrupt };
   }
 
   /**
@@ -331,7 +332,17 @@ export class PgStorage implements Storage {
       compiled.bind(leaseMs),
       compiled.bind(limit),
     );
-    return (await this.#query("claim", text, compiled.params)).map(decode);
+    const rows = await this.#query("claim", text, compiled.params);
+    const { healthy, corrupt } = decodeEach(rows);
+    if (corrupt.length === 0) return healthy;
+    // Never keep a lease that is not handed over: give back every one this claim took.
+    try {
+      await this.#query("claim", this.#sql.releaseMany, [
+        JSON.stringify(rows.map((r) => r.id)),
+        owner,
+      ]);
+    } catch { /* the leases lapse after leaseMs; the corrupt row is what to report */ }
+    throw corrupt[0];
   }
 
   /**
@@ -467,6 +478,23 @@ const WRITES = new Set([
 
 function decode(row: Record<string, unknown>): StoredInstance {
   return decodeInstance(row as unknown as InstanceRow);
+}
+
+/** Decodes every row, keeping the healthy instances and the errors of the corrupt rows apart. */
+function decodeEach(
+  rows: Record<string, unknown>[],
+): { healthy: StoredInstance[]; corrupt: CorruptRecordError[] } {
+  const healthy: StoredInstance[] = [];
+  const corrupt: CorruptRecordError[] = [];
+  for (const row of rows) {
+    try {
+      healthy.push(decode(row));
+    } catch (error) {
+      if (!(error instanceof CorruptRecordError)) throw error;
+      corrupt.push(error);
+    }
+  }
+  return { healthy, corrupt };
 }
 
 function heldByAnother(row: Record<string, unknown>, owner: string): boolean {

@@ -1077,6 +1077,27 @@ export const STORAGE_CASES: readonly StorageCase[] = Object.freeze([
     },
   },
   {
+    name: "page() with skipCorrupt lists the rows it could not decode (none here) in corrupt",
+    async run(storage) {
+      await storage.putMany([1, 2, 3].map((i) => newInstance({ id: `sk::${i}`, workflow: "W" })));
+      const first = await storage.page({}, { limit: 2, skipCorrupt: true });
+      assert.deepEqual(first.items.map((i) => i.id), ["sk::1", "sk::2"]);
+      assert.deepEqual(first.corrupt, []);
+      const rest = await storage.page({}, {
+        limit: 2,
+        skipCorrupt: true,
+        cursor: first.nextCursor,
+      });
+      assert.deepEqual(rest.items.map((i) => i.id), ["sk::3"]);
+      assert.equal(rest.nextCursor, null);
+      assert.equal((await storage.page({}, { limit: 2 })).corrupt, undefined);
+      await rejectsWith(
+        storage.page({}, { limit: 2, skipCorrupt: 1 as unknown as boolean }),
+        ValidationError,
+      );
+    },
+  },
+  {
     name: "a page walk is stable while others insert, update and delete",
     async run(storage) {
       await storage.putMany(
