@@ -257,9 +257,11 @@ export class PgStorage implements Storage {
    * while others write, and as fast for the thousandth page as for the first.
    *
    * @param filter Which instances.
-   * @param options `limit` (1 to 1000) and the `cursor` of the previous page.
-   * @returns The items and the next cursor (null after the last page).
+   * @param options `limit` (1 to 1000), the `cursor` of the previous page, and `skipCorrupt`.
+   * @returns The items and the next cursor (null after the last page); with `skipCorrupt`, the
+   *   rows that could not be decoded in `corrupt`.
    * @throws {ValidationError} On a bad filter, limit or cursor.
+   * @throws {CorruptRecordError} When a row cannot be decoded, unless `skipCorrupt`.
    */
   async page(filter: InstanceFilter, options: PageOptions): Promise<Page> {
     const { limit, cursor, skipCorrupt } = validatePage(options);
@@ -322,6 +324,8 @@ export class PgStorage implements Storage {
    * @param options `owner`, `leaseMs`, `limit` (1 by default) and any filter key.
    * @returns The instances now leased to `owner`, with their `lease`.
    * @throws {ValidationError} On a bad owner, duration, limit or filter.
+   * @throws {CorruptRecordError} When a row it took cannot be decoded; every lease this claim
+   *   took is given back first (a second statement, on this path only).
    */
   async claim(options: ClaimOptions): Promise<StoredInstance[]> {
     const { owner, leaseMs, limit, filter } = validateClaim(options);
