@@ -23,6 +23,7 @@
 
 import { parseArgs } from "node:util";
 import {
+  CorruptRecordError,
   DatabaseError,
   INSTANCE_STATUSES,
   type InstanceFilter,
@@ -33,7 +34,14 @@ import {
 } from "../mod.ts";
 import { chooseDatabase, DATABASE_OPTIONS, DATABASE_USAGE, openDatabase } from "./database.ts";
 import { argsError, redact, reportFailure, UsageError } from "./failure.ts";
-import { buildFilter, detail, summarize } from "./instances.ts";
+import {
+  buildFilter,
+  corruptReason,
+  corruptRows,
+  detail,
+  printable,
+  summarize,
+} from "./instances.ts";
 import { APP_CSS, APP_JS, FAVICON_SVG, PAGE_HTML } from "./dashboard/page.ts";
 
 const DEFAULT_PORT = 8787;
@@ -167,8 +175,13 @@ export function dashboardHandler(
         return json(400, { error: error.message });
       }
       if (error instanceof NotFound) return json(404, { error: error.message });
+      if (error instanceof CorruptRecordError) {
+        return json(422, {
+          error: `instance ${JSON.stringify(error.id)} cannot be read: ${corruptReason(error)}`,
+        });
+      }
       const message = clean(error instanceof Error ? error.message : String(error));
-      onError(`error: ${url.pathname}: ${message}`);
+      onError(`error: ${url.pathname}: ${printable(message)}`); // stored ids reach messages
       return error instanceof DatabaseError
         ? json(503, { error: `the database failed: ${message}` })
         : json(500, { error: "internal error (see the dashboard's log)" });
@@ -186,10 +199,11 @@ async function api(storage: Storage, schema: string, url: URL): Promise<unknown>
   const limit = pageSize(q.get("limit"));
   const cursor = q.get("cursor") || null;
   const listPage = async (filter: InstanceFilter) => {
-    const page = await storage.page(filter, { limit, cursor });
+    const page = await storage.page(filter, { limit, cursor, skipCorrupt: true });
     return {
       now: at,
       items: page.items.map((i) => summarize(i, now)),
+      corrupt: corruptRows(page),
       nextCursor: page.nextCursor,
       total: await storage.count(filter),
     };
@@ -227,11 +241,17 @@ async function api(storage: Storage, schema: string, url: URL): Promise<unknown>
       // No filter selects leases, so pages of unfinished instances are read until `limit`
       // expired ones are found or the budget is spent; the cursor resumes the walk.
       const items = [];
+      const corrupt = [];
       let scanned = 0;
       let next = cursor;
       do {
-        const page = await storage.page({ statusIn: UNFINISHED }, { limit: 200, cursor: next });
-        scanned += page.items.length;
+        const page = await storage.page({ statusIn: UNFINISHED }, {
+          limit: 200,
+          cursor: next,
+          skipCorrupt: true,
+        });
+        scanned += page.items.length + (page.corrupt?.length ?? 0);
+        corrupt.push(...corruptRows(page));
         for (const instance of page.items) {
           if (instance.lease && instance.lease.expiresAt.getTime() <= now) {
             items.push(summarize(instance, now));
@@ -239,7 +259,7 @@ async function api(storage: Storage, schema: string, url: URL): Promise<unknown>
         }
         next = page.nextCursor;
       } while (next !== null && items.length < limit && scanned < LEASE_SCAN_BUDGET);
-      return { now: at, items, nextCursor: next, scanned };
+      return { now: at, items, corrupt, nextCursor: next, scanned };
     }
     case "/api/instance": {
       const id = q.get("id");

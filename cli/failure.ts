@@ -5,6 +5,8 @@
  * @module
  */
 
+import { printable } from "./instances.ts";
+
 /** A mistake in the command line: the command prints it and exits with 2. */
 export class UsageError extends Error {
   /** Whether to point at `--help` after the message. */
@@ -84,7 +86,8 @@ const NETWORK_FAILURES = new Map([
 ]);
 
 /**
- * Makes a message printable on one line, with passwords replaced by `****` where they show: the
+ * Makes a message printable on one line, terminal controls escaped (stored ids and names reach
+ * messages), with passwords replaced by `****` where they show: the
  * password part of any URL (`postgres://user:****@host`), and a `password=` or `password:` setting
  * holding the password of `url` (plain or percent-decoded). Nothing else is touched: a password
  * that happens to be a word of the message (`postgres`, `e`) does not mangle it.
@@ -116,7 +119,7 @@ export function redact(message: string, url: string | undefined): string {
       },
     );
   }
-  return line;
+  return printable(line);
 }
 
 /**
