@@ -376,13 +376,14 @@ Deno.test("hostile input", async (t) => {
         await other.put(canary);
         const memory = new MemoryStorage();
         await memory.put(canary);
-        // Our own objects only: other test runs create and drop schemas in this database meanwhile.
-        // A payload could only name `canary` (unqualified), so any relation of that name counts.
+        // Our own objects only: other test runs create and drop schemas in this database meanwhile
+        // (each with a canary of its own). A payload names `canary` unqualified: that is
+        // public.canary on the default search_path, which no test creates.
         const catalog = async () =>
           (await raw(
             `SELECT n.nspname || '.' || c.relname AS name FROM pg_class c
              JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE (n.nspname IN ($1, $2) OR c.relname = 'canary')
+            WHERE (n.nspname IN ($1, $2) OR (n.nspname = 'public' AND c.relname = 'canary'))
               AND c.relkind IN ('r', 'p', 'v') ORDER BY 1`,
             [db.schema, tenant],
           )).rows.map((r: { name: string }) => r.name);
