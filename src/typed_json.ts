@@ -192,16 +192,17 @@ export class TypedJsonWriter {
         return this.#refuse(`an object with a built-in prototype that is not one of its kind`);
       }
       if (proto === Date.prototype) {
-        this.#refuseExtraKeys(value, 0);
+        const bare = Reflect.ownKeys(value).length === 0;
+        if (!bare) this.#refuseExtraKeys(value, 0);
         this.#annotate("Date");
         // Stored from the time value, never through methods the Date (or a replaced
         // prototype) carries: what JSON.stringify would call could return anything.
-        if (isPristineDate(value)) return value;
+        if (bare && isDatePrototypeIntact()) return value;
         const time = DATE_GET_TIME.call(value);
         return Number.isNaN(time) ? null : DATE_TO_ISO.call(value);
       }
       if (proto === Map.prototype) {
-        this.#refuseExtraKeys(value, 0);
+        if (Reflect.ownKeys(value).length > 0) this.#refuseExtraKeys(value, 0);
         const pairs: unknown[] = [];
         for (const [k, v] of value as Map<unknown, unknown>) {
           this.#path.push(pairs.length);
@@ -212,7 +213,7 @@ export class TypedJsonWriter {
         return pairs;
       }
       if (proto === Set.prototype) {
-        this.#refuseExtraKeys(value, 0);
+        if (Reflect.ownKeys(value).length > 0) this.#refuseExtraKeys(value, 0);
         const items: unknown[] = [];
         for (const v of value as Set<unknown>) items.push(this.#child(items.length, v));
         this.#annotate("Set");
@@ -350,12 +351,12 @@ function isArrayIndex(key: string): boolean {
 }
 
 /**
- * Whether JSON.stringify would write a Date as the ISO form of its time value: no own
- * properties, and Date.prototype's methods as they were when this module loaded.
+ * Whether JSON.stringify would write a Date without own properties as the ISO form of its time
+ * value: Date.prototype's methods are as they were when this module loaded.
  */
-function isPristineDate(date: object): boolean {
-  return Reflect.ownKeys(date).length === 0 && Date.prototype.toJSON === DATE_TO_JSON &&
-    Date.prototype.toISOString === DATE_TO_ISO && Date.prototype.valueOf === DATE_VALUE_OF &&
+function isDatePrototypeIntact(): boolean {
+  return Date.prototype.toJSON === DATE_TO_JSON && Date.prototype.toISOString === DATE_TO_ISO &&
+    Date.prototype.valueOf === DATE_VALUE_OF &&
     Date.prototype[Symbol.toPrimitive] === DATE_TO_PRIMITIVE;
 }
 
