@@ -5,6 +5,8 @@
  * @module
  */
 
+import { printable } from "./instances.ts";
+
 /** A mistake in the command line: the command prints it and exits with 2. */
 export class UsageError extends Error {
   /** Whether to point at `--help` after the message. */
@@ -84,8 +86,11 @@ const NETWORK_FAILURES = new Map([
 ]);
 
 /**
- * Makes a message printable on one line, with the URL's password (plain or percent-encoded)
- * replaced by `****`.
+ * Makes a message printable on one line, terminal controls escaped (stored ids and names reach
+ * messages), with passwords replaced by `****` where they show: the
+ * password part of any URL (`postgres://user:****@host`), and a `password=` or `password:` setting
+ * holding the password of `url` (plain or percent-decoded). Nothing else is touched: a password
+ * that happens to be a word of the message (`postgres`, `e`) does not mangle it.
  *
  * @param message The message.
  * @param url The database URL, which may hold a password.
@@ -93,15 +98,28 @@ const NETWORK_FAILURES = new Map([
  */
 export function redact(message: string, url: string | undefined): string {
   let line = message.replace(/\s*\n\s*/g, " ").trim();
-  const password = url?.match(/^[a-z]+:\/\/[^:@/]*:([^@/]+)@/i)?.[1];
+  line = line.replace(/([a-z][a-z0-9+.-]*:\/\/[^\s:@/]*:)[^\s/]*@/gi, "$1****@");
+  const password = url?.match(/^[a-z][a-z0-9+.-]*:\/\/[^:@/]*:([^/]*)@/i)?.[1];
   if (password) {
     let decoded = password;
     try {
       decoded = decodeURIComponent(password);
     } catch { /* keep it encoded */ }
-    for (const secret of new Set([password, decoded])) line = line.replaceAll(secret, "****");
+    const secrets = new Set([password, decoded]);
+    line = line.replace(
+      /(\bpassword["']?\s*[=:]\s*)(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|([^\s"',;}]+))/gi,
+      (setting, key: string, double?: string, single?: string, bare?: string) => {
+        const value = double ?? single ?? bare ?? "";
+        if (!secrets.has(value.replace(/\\(.)/g, "$1"))) return setting;
+        return double !== undefined
+          ? `${key}"****"`
+          : single !== undefined
+          ? `${key}'****'`
+          : `${key}****`;
+      },
+    );
   }
-  return line;
+  return printable(line);
 }
 
 /**

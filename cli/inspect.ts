@@ -18,13 +18,22 @@
  */
 
 import { parseArgs } from "node:util";
-import { INSTANCE_STATUSES, type InstanceFilter, PgStorage, type Storage } from "../mod.ts";
+import {
+  CorruptRecordError,
+  INSTANCE_STATUSES,
+  type InstanceFilter,
+  PgStorage,
+  type Storage,
+} from "../mod.ts";
 import { chooseDatabase, DATABASE_OPTIONS, DATABASE_USAGE, openDatabase } from "./database.ts";
 import { argsError, reportFailure, UsageError } from "./failure.ts";
 import { PROGRAM } from "./program.ts";
 import {
   buildFilter,
   collectStats,
+  corruptReason,
+  type CorruptRow,
+  corruptRows,
   detail,
   formatAge,
   formatDuration,
@@ -168,7 +177,18 @@ async function run(
       await list(storage, command.filter, command.limit, json);
       return 0;
     case "show": {
-      const instance = await storage.get(command.id);
+      let instance;
+      try {
+        instance = await storage.get(command.id);
+      } catch (error) {
+        if (!(error instanceof CorruptRecordError)) throw error;
+        console.error(
+          `error: instance ${printable(JSON.stringify(command.id))} cannot be read: ${
+            printable(corruptReason(error))
+          } (its stored row is damaged: fix or delete it)`,
+        );
+        return 1;
+      }
       if (!instance) {
         console.error(
           `error: no instance with id ${printable(JSON.stringify(command.id))} in schema ${schema}`,
@@ -196,23 +216,33 @@ async function list(
 ): Promise<void> {
   const now = Date.now();
   const rows: InstanceSummary[] = [];
+  const corrupt: CorruptRow[] = [];
   let shown = 0;
   let cursor: string | null = null;
   do {
-    const page = await storage.page(filter, { limit: Math.min(1000, limit - shown), cursor });
+    const page = await storage.page(filter, {
+      limit: Math.min(1000, limit - shown),
+      cursor,
+      skipCorrupt: true,
+    });
     for (const instance of page.items) {
       const row = summarize(instance, now);
       if (json) console.log(safeJson(row)); // as it comes: memory bounded by the page
       else rows.push(row);
     }
-    shown += page.items.length;
+    for (const row of corruptRows(page)) {
+      if (json) console.log(safeJson({ id: row.id, corrupt: row.reason }));
+      else corrupt.push(row);
+    }
+    shown += page.items.length + (page.corrupt?.length ?? 0);
     cursor = page.nextCursor;
   } while (cursor !== null && shown < limit);
   if (json) return;
-  if (rows.length === 0) {
+  if (rows.length === 0 && corrupt.length === 0) {
     console.log("no instances match");
     return;
   }
+  if (corrupt.length > 0) console.log(corruptText(corrupt) + "\n");
   console.log(table(
     ["ID", "WORKFLOW", "STATUS", "STEP", "REV", "UPDATED", "LEASE"],
     rows.map((r) => [
@@ -225,10 +255,11 @@ async function list(
       r.lease ? `${r.lease.owner}${r.lease.expired ? " (expired)" : ""}` : "-",
     ]),
   ));
-  const total = cursor === null && rows.length < limit ? rows.length : await storage.count(filter);
+  const read = rows.length + corrupt.length;
+  const total = cursor === null && read < limit ? read : await storage.count(filter);
   console.log(
-    total > rows.length
-      ? `\n${rows.length} of ${total} matching instances (raise --limit to see more)`
+    total > read
+      ? `\n${read} of ${total} matching instances (raise --limit to see more)`
       : `\n${total} matching instance${total === 1 ? "" : "s"}`,
   );
 }
@@ -244,6 +275,16 @@ function table(header: string[], rows: string[][]): string {
   const widths = header.map((_, i) => Math.max(...cells.map((row) => row[i].length)));
   return cells.map((row) => row.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd())
     .join("\n");
+}
+
+/** The rows that could not be read, flagged by id with the reason. */
+function corruptText(corrupt: CorruptRow[], count = corrupt.length): string {
+  const head = `${count} row${
+    count === 1 ? "" : "s"
+  } could not be read (inspect show <id> explains):`;
+  const lines = [head, ...corrupt.map((r) => `  ${printable(r.id)}  ${printable(r.reason)}`)];
+  if (count > corrupt.length) lines.push(`  … and ${count - corrupt.length} more`);
+  return lines.join("\n");
 }
 
 function showText(shown: InstanceDetail, now: number): string {
@@ -342,6 +383,9 @@ function statsText(stats: Stats, schema: string, now: number): string {
         ]),
       ).split("\n").map((line) => `  ${line}`),
     );
+  }
+  if (stats.corrupt.count > 0) {
+    lines.push("", corruptText(stats.corrupt.first, stats.corrupt.count));
   }
   lines.push("", `expired leases: ${stats.expiredLeases.count}`);
   if (stats.expiredLeases.oldest.length > 0) {

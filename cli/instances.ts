@@ -15,9 +15,11 @@
  */
 
 import {
+  type CorruptRecordError,
   INSTANCE_STATUSES,
   type InstanceFilter,
   type InstanceStatus,
+  type Page,
   type Storage,
   type StoredInstance,
   validateFilter,
@@ -332,15 +334,47 @@ export interface Stats {
   expiredLeases: { count: number; oldest: InstanceSummary[] };
   /** How many instances the scan read (it may differ from `total` while others write). */
   scanned: number;
+  /** Rows that could not be decoded: how many, and the first ones (counted nowhere else). */
+  corrupt: { count: number; first: CorruptRow[] };
+}
+
+/** A row a view could not decode: its id and why (`inspect show <id>` says the same). */
+export interface CorruptRow {
+  /** The row's id. */
+  id: string;
+  /** What is wrong with it. */
+  reason: string;
+}
+
+/**
+ * The corrupt rows of a page read with `skipCorrupt`.
+ *
+ * @param page The page.
+ * @returns Their ids and reasons, in insertion order.
+ */
+export function corruptRows(page: Page): CorruptRow[] {
+  return (page.corrupt ?? []).map((error) => ({ id: error.id, reason: corruptReason(error) }));
+}
+
+/**
+ * What is wrong with a corrupt row: the error's message without its `Corrupt record <id>: `.
+ *
+ * @param error The error.
+ * @returns The reason.
+ */
+export function corruptReason(error: CorruptRecordError): string {
+  const prefix = `Corrupt record ${error.id}: `;
+  return error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
 }
 
 const emptyCounts = (): Record<InstanceStatus, number> =>
   Object.fromEntries(INSTANCE_STATUSES.map((s) => [s, 0])) as Record<InstanceStatus, number>;
 
 /**
- * Counts by status with `count`, then one `scan` (memory bounded by the batch size, the number of
- * workflows and `top`) for the counts by workflow, the oldest running/waiting instances and the
- * expired leases.
+ * Counts by status with `count`, then one walk over every page (memory bounded by the batch
+ * size, the number of workflows and `top`) for the counts by workflow, the oldest running/waiting
+ * instances and the expired leases. Rows that cannot be decoded are counted and named in
+ * `corrupt`, never fatal.
  *
  * @param storage The store.
  * @param now The current time, epoch milliseconds.
@@ -361,7 +395,8 @@ export async function collectStats(
   const expired: StoredInstance[] = [];
   let expiredCount = 0;
   let scanned = 0;
-  for await (const instance of storage.scan({}, { batchSize: options.batchSize ?? 500 })) {
+  const corrupt = { count: 0, first: [] as CorruptRow[] };
+  for await (const instance of healthyRows(storage, options.batchSize ?? 500, corrupt, top)) {
     scanned++;
     let counts = workflows.get(instance.workflow);
     if (!counts) {
@@ -386,8 +421,27 @@ export async function collectStats(
     ),
     oldestActive: oldestActive.map((i) => summarize(i, now)),
     expiredLeases: { count: expiredCount, oldest: expired.map((i) => summarize(i, now)) },
-    scanned,
+    scanned: scanned + corrupt.count,
+    corrupt,
   };
+}
+
+/** Every row a page at a time, the corrupt ones counted in `corrupt` (the first `keep` kept). */
+async function* healthyRows(
+  storage: Storage,
+  batchSize: number,
+  corrupt: { count: number; first: CorruptRow[] },
+  keep: number,
+): AsyncGenerator<StoredInstance> {
+  let cursor: string | null = null;
+  do {
+    const page: Page = await storage.page({}, { limit: batchSize, cursor, skipCorrupt: true });
+    yield* page.items;
+    for (const row of corruptRows(page)) {
+      if (corrupt.count++ < keep) corrupt.first.push(row);
+    }
+    cursor = page.nextCursor;
+  } while (cursor !== null);
 }
 
 /** Inserts `item` into `list` (sorted by `key` ascending), keeping at most `size` items. */

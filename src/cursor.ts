@@ -67,7 +67,18 @@ export function decodeCursor(cursor: string): CursorPosition {
   }
 }
 
-/** Whether a cursor time names a real instant (no 30 February, no hour 25, no year 0). */
+/**
+ * The earliest instant a timestamptz holds: 4714-11-24 00:00 UTC BC (Julian day 0), in epoch
+ * milliseconds. The latest a cursor can name is the latest a Date holds (275760-09-13), which
+ * PostgreSQL holds too.
+ */
+export const PG_MIN_MS = -210_866_803_200_000;
+const MAX_DATE_MS = 8_640_000_000_000_000;
+
+/**
+ * Whether a cursor time names a real instant (no 30 February, no hour 25, no year 0) that both
+ * a Date and PostgreSQL's timestamptz hold: the same refusal in every store.
+ */
 function isValidTime(text: string): boolean {
   const match = TIME.exec(text);
   if (!match) return false;
@@ -76,17 +87,44 @@ function isValidTime(text: string): boolean {
   const date = new Date(0);
   date.setUTCFullYear(match[8] ? 1 - year : year, month - 1, day);
   date.setUTCHours(hour, minute, second, 0);
-  return !Number.isNaN(date.getTime()) && date.getUTCMonth() === month - 1 &&
-    date.getUTCDate() === day && date.getUTCHours() === hour && date.getUTCMinutes() === minute &&
-    date.getUTCSeconds() === second;
+  if (
+    Number.isNaN(date.getTime()) || date.getUTCMonth() !== month - 1 ||
+    date.getUTCDate() !== day || date.getUTCHours() !== hour ||
+    date.getUTCMinutes() !== minute || date.getUTCSeconds() !== second
+  ) return false;
+  const micros = cursorMicros(text);
+  return micros >= BigInt(PG_MIN_MS) * 1000n && micros <= BigInt(MAX_DATE_MS) * 1000n;
 }
 
 /**
- * The cursor time of an epoch-millisecond timestamp (MemoryStorage's precision).
+ * The instant a valid cursor time names, in epoch microseconds: cursor times compare by this,
+ * never as text (`10000-…` sorts before `2026-…` as text, and BC years run backwards).
+ *
+ * @param text A time that {@linkcode decodeCursor} accepted, or one from {@linkcode cursorTime}.
+ * @returns Epoch microseconds.
+ */
+export function cursorMicros(text: string): bigint {
+  const match = TIME.exec(text)!;
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number);
+  const date = new Date(0);
+  date.setUTCFullYear(match[8] ? 1 - year : year, month - 1, day);
+  date.setUTCHours(hour, minute, second, 0);
+  return BigInt(date.getTime()) * 1000n + BigInt(Number(match[7]));
+}
+
+/**
+ * The cursor time of an epoch-millisecond timestamp (MemoryStorage's precision), in the form
+ * PostgreSQL's positions take: `YYYY-MM-DDTHH:MM:SS.fff000Z`, more year digits after 9999,
+ * ` BC` before year 1.
  *
  * @param ms Epoch milliseconds.
- * @returns `YYYY-MM-DDTHH:MM:SS.fff000Z`.
+ * @returns The cursor time.
  */
 export function cursorTime(ms: number): string {
-  return new Date(ms).toISOString().replace("Z", "000Z");
+  const date = new Date(ms);
+  const year = date.getUTCFullYear();
+  const rest = date.toISOString().replace(/^[+-]?\d+/, "").replace("Z", "000Z");
+  return year > 0
+    ? `${String(year).padStart(4, "0")}${rest}`
+    : `${String(1 - year).padStart(4, "0")}${rest} BC`;
 }

@@ -5,8 +5,8 @@
  * @module
  */
 
-import { cursorTime, decodeCursor, encodeCursor } from "./cursor.ts";
-import { ConflictError, LeaseConflictError } from "./errors.ts";
+import { cursorMicros, cursorTime, decodeCursor, encodeCursor } from "./cursor.ts";
+import { ConflictError, CorruptRecordError, LeaseConflictError } from "./errors.ts";
 import type { StoredInstance, WorkflowInstance } from "./instance.ts";
 import {
   type CheckedFilter,
@@ -38,6 +38,9 @@ import type {
   Storage,
 } from "./storage.ts";
 
+/** Reaches a MemoryStorage's rows, for {@linkcode storeForeignRow}. */
+let entriesOf: (storage: MemoryStorage) => Map<string, Entry>;
+
 interface Entry {
   row: EncodedInstance;
   revision: number;
@@ -62,6 +65,10 @@ interface Entry {
  */
 export class MemoryStorage implements Storage {
   #entries = new Map<string, Entry>();
+
+  static {
+    entriesOf = (storage) => storage.#entries;
+  }
 
   /**
    * Reads one instance.
@@ -145,21 +152,22 @@ export class MemoryStorage implements Storage {
    */
   page(filter: InstanceFilter, options: PageOptions): Promise<Page> {
     return attempt(() => {
-      const { limit, cursor } = validatePage(options);
+      const { limit, cursor, skipCorrupt } = validatePage(options);
       const checked = validateFilter(filter);
       const after = cursor === null ? null : decodeCursor(cursor);
+      const afterMicros = after === null ? 0n : cursorMicros(after.insertedAt);
       const rest = this.#matching(checked).filter((entry) =>
         after === null ||
-        compare([cursorTime(entry.insertedAt), entry.row.id], [after.insertedAt, after.id]) > 0
+        compare([BigInt(entry.insertedAt) * 1000n, entry.row.id], [afterMicros, after.id]) > 0
       );
       const items = rest.slice(0, limit);
       const last = rest.length > limit ? items[limit - 1] : undefined;
-      return {
-        items: items.map(decode),
-        nextCursor: last
-          ? encodeCursor({ insertedAt: cursorTime(last.insertedAt), id: last.row.id })
-          : null,
-      };
+      const nextCursor = last
+        ? encodeCursor({ insertedAt: cursorTime(last.insertedAt), id: last.row.id })
+        : null;
+      if (!skipCorrupt) return { items: items.map(decode), nextCursor };
+      const { healthy, corrupt } = decodeEach(items);
+      return { items: healthy, nextCursor, corrupt };
     });
   }
 
@@ -198,13 +206,15 @@ export class MemoryStorage implements Storage {
     return attempt(() => {
       const { owner, leaseMs, limit, filter } = validateClaim(options);
       const now = Date.now();
-      return this.#matching(filter)
+      const picked = this.#matching(filter)
         .filter((entry) => entry.lease === null || entry.lease.expiresAt <= now)
-        .slice(0, limit)
-        .map((entry) => {
-          entry.lease = { owner, expiresAt: now + leaseMs };
-          return decode(entry);
-        });
+        .slice(0, limit);
+      const lease = { owner, expiresAt: now + leaseMs };
+      const { healthy, corrupt } = decodeEach(picked.map((entry) => ({ ...entry, lease })));
+      // Like PgStorage: a claim that meets a corrupt row keeps no lease and throws.
+      if (corrupt.length > 0) throw corrupt[0];
+      for (const entry of picked) entry.lease = { ...lease };
+      return healthy;
     });
   }
 
@@ -301,6 +311,23 @@ function liveLeaseOfAnother(
     : null;
 }
 
+/** Decodes every entry, keeping the healthy instances and the corrupt rows' errors apart. */
+function decodeEach(
+  entries: Entry[],
+): { healthy: StoredInstance[]; corrupt: CorruptRecordError[] } {
+  const healthy: StoredInstance[] = [];
+  const corrupt: CorruptRecordError[] = [];
+  for (const entry of entries) {
+    try {
+      healthy.push(decode(entry));
+    } catch (error) {
+      if (!(error instanceof CorruptRecordError)) throw error;
+      corrupt.push(error);
+    }
+  }
+  return { healthy, corrupt };
+}
+
 function decode(entry: Entry): StoredInstance {
   return decodeInstance({
     id: entry.row.id,
@@ -316,8 +343,8 @@ function decode(entry: Entry): StoredInstance {
   });
 }
 
-/** Orders [time, id] positions: time text (same format, so lexical = chronological), then id. */
-function compare(a: [string, string], b: [string, string]): number {
+/** Orders [epoch microseconds, id] positions: time, then id. */
+function compare(a: [bigint, string], b: [bigint, string]): number {
   return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : compareIds(a[1], b[1]);
 }
 
@@ -338,4 +365,32 @@ function attempt<T>(work: () => T): Promise<T> {
   } catch (error) {
     return Promise.reject(error);
   }
+}
+
+/**
+ * Stores a row as another program might have written it, unchecked: the way to give a
+ * MemoryStorage the corrupt rows a PostgreSQL table can hold (for tests of code that meets
+ * them). Not part of the public API.
+ *
+ * @param storage The store.
+ * @param row The columns: `state` as JSON text, anything at all in the others.
+ */
+export function storeForeignRow(
+  storage: MemoryStorage,
+  row: { id: string; workflow?: string; status?: string; state: string },
+): void {
+  const now = Date.now();
+  entriesOf(storage).set(row.id, {
+    row: {
+      id: row.id,
+      workflow: row.workflow ?? "W",
+      workflowVersion: 1,
+      status: (row.status ?? "pending") as EncodedInstance["status"],
+      state: row.state,
+    },
+    revision: 1,
+    insertedAt: now,
+    updatedAt: now,
+    lease: null,
+  });
 }

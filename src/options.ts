@@ -21,7 +21,7 @@ import type {
   PageOptions,
   PruneOptions,
 } from "./storage.ts";
-import { isPlainObject, TypedJsonWriter } from "./typed_json.ts";
+import { dateTimeValue, isPlainObject, TypedJsonWriter } from "./typed_json.ts";
 
 /**
  * A filter that passed {@linkcode validateFilter}: frozen, without `undefined` keys, statuses
@@ -50,10 +50,11 @@ const statusList = (what: string) => (value: unknown): InstanceStatus[] => {
 };
 
 const moment = (what: string) => (value: unknown): Date => {
-  if (!(value instanceof Date) || Number.isNaN(value.getTime())) {
+  const time = dateTimeValue(value);
+  if (!(value instanceof Date) || Number.isNaN(time)) {
     throw new ValidationError(`Invalid ${what}: expected a valid Date, got ${describe(value)}`);
   }
-  return new Date(value.getTime());
+  return new Date(time);
 };
 
 const CHECKS: Record<keyof InstanceFilter, (value: unknown) => unknown> = {
@@ -354,16 +355,24 @@ export function validateLease(
  * ```ts
  * import { validatePage } from "@heph/pg";
  *
- * validatePage({ limit: 50 }); // { limit: 50, cursor: null }
+ * validatePage({ limit: 50 }); // { limit: 50, cursor: null, skipCorrupt: false }
  * ```
  */
-export function validatePage(options: PageOptions): { limit: number; cursor: string | null } {
-  const given = optionsObject("page", options, ["limit", "cursor"]);
+export function validatePage(
+  options: PageOptions,
+): { limit: number; cursor: string | null; skipCorrupt: boolean } {
+  const given = optionsObject("page", options, ["limit", "cursor", "skipCorrupt"]);
   const cursor = given.cursor ?? null;
   if (cursor !== null && typeof cursor !== "string") {
     throw new ValidationError(`Invalid cursor: expected a string or null, got ${describe(cursor)}`);
   }
-  return { limit: integerIn("limit", given.limit, 1, 1000), cursor };
+  const skipCorrupt = given.skipCorrupt ?? false;
+  if (typeof skipCorrupt !== "boolean") {
+    throw new ValidationError(
+      `Invalid skipCorrupt: expected a boolean, got ${describe(skipCorrupt)}`,
+    );
+  }
+  return { limit: integerIn("limit", given.limit, 1, 1000), cursor, skipCorrupt };
 }
 
 /**

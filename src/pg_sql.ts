@@ -5,6 +5,7 @@
  * @module
  */
 
+import { PG_MIN_MS } from "./cursor.ts";
 import type { CheckedFilter } from "./options.ts";
 
 /** An expression's epoch milliseconds as text (numeric: exact, and `Infinity` when infinite). */
@@ -88,10 +89,16 @@ export function statements(table: string) {
       WHERE id = $1 AND revision = $5::bigint ${asOwner ? `AND ${leaseAllows("t", "$6")}` : ""}
       RETURNING revision)
     ${outcome(table, "revision::text", "revision")}`,
+    /**
+     * Rows are written (and locked) in one canonical order, by id, whatever order the caller
+     * gave: two bulk writes of overlapping ids then wait for each other instead of deadlocking.
+     * The caller maps the returned revisions back to its own order.
+     */
     putMany: `${insert}
     SELECT r.id, r.workflow, r.workflow_version, r.status, r.state, 1, ${NOW}, ${NOW}
     FROM jsonb_to_recordset($1::text::jsonb)
       AS r(id varchar(255), workflow text, workflow_version integer, status text, state jsonb)
+    ORDER BY r.id COLLATE "C"
     ${replace} RETURNING id, revision::text AS revision`,
     /** Claim: `where` is the compiled filter, then $owner, $leaseMs, $limit appended. */
     claim: (where: string, owner: string, leaseMs: string, limit: string) =>
@@ -113,6 +120,9 @@ export function statements(table: string) {
       WHERE id = $1 AND lease_owner = $2 AND lease_expires_at > now()
       RETURNING id)
     ${outcome(table, "id", "released")}`,
+    /** Gives up the leases owner $2 holds on the ids of the JSON list $1 (a failed claim's). */
+    releaseMany: `UPDATE ${table} SET lease_owner = NULL, lease_expires_at = NULL
+      WHERE id IN (SELECT jsonb_array_elements_text($1::text::jsonb)) AND lease_owner = $2`,
     /** Prune: $1 statuses as a JSON list, $2 the moment, $3 the limit. */
     prune: `WITH doomed AS (
       SELECT id FROM ${table}
@@ -188,9 +198,6 @@ export function compileFilter(filter: CheckedFilter): CompiledFilter {
     bind,
   };
 }
-
-/** The earliest instant a timestamptz holds: 4714-11-24 00:00 UTC BC (Julian day 0). */
-const PG_MIN_MS = -210_866_803_200_000;
 
 /**
  * A valid Date as timestamptz input text, for any Date JavaScript can hold: ISO-8601 for years

@@ -7,6 +7,7 @@
 import type { SqlDriver } from "./driver.ts";
 import {
   ConflictError,
+  CorruptRecordError,
   DatabaseError,
   type HephError,
   isConnectionError,
@@ -92,10 +93,11 @@ export interface PgStorageOptions {
   /** The schema holding `workflow_instances`; `"public"` by default. */
   schema?: string;
   /**
-   * Called after every statement, succeeded or failed, for logs and traces. It must not throw
-   * (what it throws is ignored) and should return quickly: it runs on the operation's path.
+   * Called after every statement, succeeded or failed, for logs and traces. What it throws is
+   * ignored; it may be async, but its promise is not awaited and a rejection is ignored too. It
+   * should return quickly: it runs on the operation's path.
    */
-  onQuery?: (event: QueryEvent) => void;
+  onQuery?: ((event: QueryEvent) => void) | ((event: QueryEvent) => Promise<unknown>);
 }
 
 /**
@@ -123,7 +125,7 @@ export class PgStorage implements Storage {
   readonly schema: string;
   #driver: SqlDriver;
   #sql: ReturnType<typeof statements>;
-  #onQuery: ((event: QueryEvent) => void) | undefined;
+  #onQuery: PgStorageOptions["onQuery"];
 
   /**
    * Creates a storage over a driver, on one schema.
@@ -255,12 +257,14 @@ export class PgStorage implements Storage {
    * while others write, and as fast for the thousandth page as for the first.
    *
    * @param filter Which instances.
-   * @param options `limit` (1 to 1000) and the `cursor` of the previous page.
-   * @returns The items and the next cursor (null after the last page).
+   * @param options `limit` (1 to 1000), the `cursor` of the previous page, and `skipCorrupt`.
+   * @returns The items and the next cursor (null after the last page); with `skipCorrupt`, the
+   *   rows that could not be decoded in `corrupt`.
    * @throws {ValidationError} On a bad filter, limit or cursor.
+   * @throws {CorruptRecordError} When a row cannot be decoded, unless `skipCorrupt`.
    */
   async page(filter: InstanceFilter, options: PageOptions): Promise<Page> {
-    const { limit, cursor } = validatePage(options);
+    const { limit, cursor, skipCorrupt } = validatePage(options);
     const compiled = compileFilter(validateFilter(filter));
     const conditions = compiled.where === "" ? [] : [compiled.where.slice("WHERE ".length)];
     if (cursor !== null) {
@@ -276,12 +280,12 @@ export class PgStorage implements Storage {
     const rows = await this.#query("page", text, compiled.params);
     const items = rows.slice(0, limit);
     const last = rows.length > limit ? items[limit - 1] : undefined;
-    return {
-      items: items.map(decode),
-      nextCursor: last
-        ? encodeCursor({ insertedAt: String(last.position), id: String(last.id) })
-        : null,
-    };
+    const nextCursor = last
+      ? encodeCursor({ insertedAt: String(last.position), id: String(last.id) })
+      : null;
+    if (!skipCorrupt) return { items: items.map(decode), nextCursor };
+    const { healthy, corrupt } = decodeEach(items);
+    return { items: healthy, nextCursor, corrupt };
   }
 
   /**
@@ -320,6 +324,8 @@ export class PgStorage implements Storage {
    * @param options `owner`, `leaseMs`, `limit` (1 by default) and any filter key.
    * @returns The instances now leased to `owner`, with their `lease`.
    * @throws {ValidationError} On a bad owner, duration, limit or filter.
+   * @throws {CorruptRecordError} When a row it took cannot be decoded; every lease this claim
+   *   took is given back first (a second statement, on this path only).
    */
   async claim(options: ClaimOptions): Promise<StoredInstance[]> {
     const { owner, leaseMs, limit, filter } = validateClaim(options);
@@ -330,7 +336,17 @@ export class PgStorage implements Storage {
       compiled.bind(leaseMs),
       compiled.bind(limit),
     );
-    return (await this.#query("claim", text, compiled.params)).map(decode);
+    const rows = await this.#query("claim", text, compiled.params);
+    const { healthy, corrupt } = decodeEach(rows);
+    if (corrupt.length === 0) return healthy;
+    // Never keep a lease that is not handed over: give back every one this claim took.
+    try {
+      await this.#query("claim", this.#sql.releaseMany, [
+        JSON.stringify(rows.map((r) => r.id)),
+        owner,
+      ]);
+    } catch { /* the leases lapse after leaseMs; the corrupt row is what to report */ }
+    throw corrupt[0];
   }
 
   /**
@@ -406,7 +422,11 @@ export class PgStorage implements Storage {
         };
         if (failure) event.error = failure;
         try {
-          this.#onQuery(event);
+          const result: unknown = this.#onQuery(event);
+          // Not awaited; a rejection must not become an unhandled one (which ends a process).
+          if (typeof (result as PromiseLike<unknown> | undefined)?.then === "function") {
+            (result as PromiseLike<unknown>).then(undefined, () => {});
+          }
         } catch { /* a hook never breaks an operation */ }
       }
     }
@@ -462,6 +482,23 @@ const WRITES = new Set([
 
 function decode(row: Record<string, unknown>): StoredInstance {
   return decodeInstance(row as unknown as InstanceRow);
+}
+
+/** Decodes every row, keeping the healthy instances and the errors of the corrupt rows apart. */
+function decodeEach(
+  rows: Record<string, unknown>[],
+): { healthy: StoredInstance[]; corrupt: CorruptRecordError[] } {
+  const healthy: StoredInstance[] = [];
+  const corrupt: CorruptRecordError[] = [];
+  for (const row of rows) {
+    try {
+      healthy.push(decode(row));
+    } catch (error) {
+      if (!(error instanceof CorruptRecordError)) throw error;
+      corrupt.push(error);
+    }
+  }
+  return { healthy, corrupt };
 }
 
 function heldByAnother(row: Record<string, unknown>, owner: string): boolean {

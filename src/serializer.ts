@@ -20,6 +20,7 @@ import {
 } from "./instance.ts";
 import {
   applyAnnotations,
+  dateTimeValue,
   formatPath,
   isPlainObject,
   isStorableText,
@@ -310,7 +311,8 @@ function encodeHistory(value: unknown, writer: TypedJsonWriter): unknown[] {
     if (typeof entry.event !== "string") {
       throw shapeError(`${where}.event`, "a string", entry.event);
     }
-    if (!(entry.timestamp instanceof Date) || Number.isNaN(entry.timestamp.getTime())) {
+    const time = dateTimeValue(entry.timestamp);
+    if (!(entry.timestamp instanceof Date) || Number.isNaN(time)) {
       throw shapeError(`${where}.timestamp`, "a valid Date", entry.timestamp);
     }
     const updates = entry.contextUpdates ?? null;
@@ -318,7 +320,7 @@ function encodeHistory(value: unknown, writer: TypedJsonWriter): unknown[] {
     return {
       step_ref: writer.encode(entry.stepRef, [...base, "step_ref"]),
       event: writer.encode(entry.event, [...base, "event"]),
-      timestamp: entry.timestamp.toISOString(),
+      timestamp: new Date(time).toISOString(),
       context_updates: updates === null
         ? null
         : encodeRecord(updates, [...base, "context_updates"], writer),
@@ -474,9 +476,11 @@ function integerColumn(value: unknown, name: string, id: string): number {
 function timestampColumn(value: unknown, name: string, id: string): Date {
   let date: Date;
   if (value instanceof Date) date = new Date(value.getTime());
-  else if (typeof value === "number") date = new Date(value);
+  // Epoch milliseconds may have a fraction (microseconds): floored, as a Date would hold the
+  // instant (new Date(-0.5) would round toward zero, to a later millisecond).
+  else if (typeof value === "number") date = new Date(Math.floor(value));
   else if (typeof value === "string") {
-    date = new Date(/^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value);
+    date = new Date(/^-?\d+(\.\d+)?$/.test(value) ? Math.floor(Number(value)) : value);
   } else date = new Date(NaN);
   if (Number.isNaN(date.getTime())) {
     throw new CorruptRecordError(id, `column ${name} is not a timestamp: ${describe(value)}`);

@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { CorruptRecordError } from "./errors.ts";
 import type { InstanceStatus, StoredInstance, WorkflowInstance } from "./instance.ts";
 
 /**
@@ -144,6 +145,12 @@ export interface PageOptions {
   limit: number;
   /** Where to continue: the `nextCursor` of the previous page. Absent for the first page. */
   cursor?: string | null;
+  /**
+   * Leave rows that cannot be decoded out of `items` and list them in {@linkcode Page.corrupt}
+   * instead of failing the page with their {@linkcode CorruptRecordError}. They still count
+   * towards `limit`, and the cursor moves past them. `false` by default.
+   */
+  skipCorrupt?: boolean;
 }
 
 /**
@@ -161,6 +168,11 @@ export interface Page {
   items: StoredInstance[];
   /** Pass it as `cursor` for the next page; null after the last one. */
   nextCursor: string | null;
+  /**
+   * With `skipCorrupt`, the rows of this page that could not be decoded, in insertion order,
+   * each error naming its row's `id` and what is wrong; absent otherwise.
+   */
+  corrupt?: CorruptRecordError[];
 }
 
 /**
@@ -237,7 +249,8 @@ export interface Storage {
   query(filter: InstanceFilter): Promise<StoredInstance[]>;
   /**
    * Reads one page of the instances matching a filter, in insertion order (keyset pagination:
-   * stable while others insert, update and delete).
+   * stable while others insert, update and delete). A row that cannot be decoded fails the page
+   * with its {@linkcode CorruptRecordError}, unless `skipCorrupt` lists it in `corrupt`.
    *
    * @param filter Which instances.
    * @param options The page size and the cursor of the previous page.
@@ -261,7 +274,10 @@ export interface Storage {
   count(filter: InstanceFilter): Promise<number>;
   /**
    * Leases up to `limit` matching instances whose lease is free or expired to `owner`, oldest
-   * first, skipping those another claim is taking at the same moment.
+   * first, skipping those another claim is taking at the same moment. A claim never keeps a
+   * lease on an instance it does not return: when a row it took cannot be decoded, it gives up
+   * every lease it just took and throws that row's {@linkcode CorruptRecordError} (PgStorage
+   * sends a second statement for that, on this path only).
    *
    * @param options The owner, the lease duration, the limit and the filter.
    * @returns The instances now leased to `owner`.

@@ -40,10 +40,36 @@ export type JsonPath = (string | number)[];
  */
 export type TypeAnnotation =
   | [path: JsonPath, tag: string]
-  | [path: JsonPath, tag: "keys", renamed: [stored: string, original: string][]];
+  | [path: JsonPath, tag: "keys", renamed: [stored: string, original: string][]]
+  | [path: JsonPath, tag: "holes", runs: [start: number, count: number][]];
 
-/** Date's own `toJSON`, as it was when this module loaded. */
+/** Date's own methods, as they were when this module loaded. */
 const DATE_TO_JSON = Date.prototype.toJSON;
+const DATE_TO_ISO = Date.prototype.toISOString;
+const DATE_GET_TIME = Date.prototype.getTime;
+const DATE_VALUE_OF = Date.prototype.valueOf;
+const DATE_TO_PRIMITIVE = Date.prototype[Symbol.toPrimitive];
+
+/** For each built-in prototype, whether a value really is one of its kind (not a fake). */
+const BRANDS = new Map<unknown, (value: object) => boolean>([
+  [Array.prototype, Array.isArray],
+  [Date.prototype, (value) => !throws(() => DATE_GET_TIME.call(value))],
+  [Map.prototype, (value) => !throws(() => Map.prototype.has.call(value, 0))],
+  [Set.prototype, (value) => !throws(() => Set.prototype.has.call(value, 0))],
+  [Uint8Array.prototype, (value) => ArrayBuffer.isView(value) && !(value instanceof DataView)],
+]);
+
+function throws(work: () => unknown): boolean {
+  try {
+    work();
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** How many holes one array may have: each is stored as a `null` (5 bytes of JSON). */
+export const MAX_ARRAY_HOLES = 1_000_000;
 
 /** How deep values may nest; deeper ones are refused rather than overflowing the stack. */
 const MAX_DEPTH = 1000;
@@ -147,25 +173,36 @@ export class TypedJsonWriter {
     }
     this.#ancestors.push(value);
     try {
-      const toJSON = (value as { toJSON?: unknown }).toJSON;
-      if (Array.isArray(value)) {
-        if (toJSON !== undefined) return this.#refuse("an array with a toJSON property");
-        return this.#walkArray(value);
-      }
       const proto = Object.getPrototypeOf(value);
       if (proto === Object.prototype || proto === null) {
         // JSON.stringify would call it and store what it returns, unchecked.
-        if (typeof toJSON === "function") return this.#refuse("an object with a toJSON method");
+        if (typeof (value as { toJSON?: unknown }).toJSON === "function") {
+          return this.#refuse("an object with a toJSON method");
+        }
         return this.#walkPlain(value as Record<string, unknown>);
       }
+      if (proto === Array.prototype && Array.isArray(value)) {
+        if ((value as { toJSON?: unknown }).toJSON !== undefined) {
+          return this.#refuse("an array with a toJSON property");
+        }
+        return this.#walkArray(value as unknown[]);
+      }
+      const brand = BRANDS.get(proto);
+      if (brand && !brand(value)) {
+        return this.#refuse(`an object with a built-in prototype that is not one of its kind`);
+      }
       if (proto === Date.prototype) {
+        const bare = Reflect.ownKeys(value).length === 0;
+        if (!bare) this.#refuseExtraKeys(value, 0);
         this.#annotate("Date");
-        // Date's own toJSON gives the ISO string, or null for an invalid date; a replaced one
-        // could give anything, so then the string is made here.
-        if (toJSON === DATE_TO_JSON) return value;
-        return Number.isNaN((value as Date).getTime()) ? null : (value as Date).toISOString();
+        // Stored from the time value, never through methods the Date (or a replaced
+        // prototype) carries: what JSON.stringify would call could return anything.
+        if (bare && isDatePrototypeIntact()) return value;
+        const time = DATE_GET_TIME.call(value);
+        return Number.isNaN(time) ? null : DATE_TO_ISO.call(value);
       }
       if (proto === Map.prototype) {
+        if (Reflect.ownKeys(value).length > 0) this.#refuseExtraKeys(value, 0);
         const pairs: unknown[] = [];
         for (const [k, v] of value as Map<unknown, unknown>) {
           this.#path.push(pairs.length);
@@ -176,16 +213,25 @@ export class TypedJsonWriter {
         return pairs;
       }
       if (proto === Set.prototype) {
+        if (Reflect.ownKeys(value).length > 0) this.#refuseExtraKeys(value, 0);
         const items: unknown[] = [];
         for (const v of value as Set<unknown>) items.push(this.#child(items.length, v));
         this.#annotate("Set");
         return items;
       }
       if (proto === Uint8Array.prototype) {
+        this.#refuseExtraKeys(value, (value as Uint8Array).length);
         this.#annotate("Uint8Array");
         return toBase64(value as Uint8Array);
       }
       const name = typeof value.constructor === "function" && value.constructor.name;
+      if (Array.isArray(value)) {
+        return this.#refuse(
+          `${
+            name ? `an instance of ${name}` : "an array"
+          } that is not a plain Array (it would come back as one)`,
+        );
+      }
       return this.#refuse(
         name ? `an instance of ${name}` : "an object with a custom prototype",
       );
@@ -195,9 +241,30 @@ export class TypedJsonWriter {
   }
 
   #walkArray(array: unknown[]): unknown[] {
+    const keys = Object.keys(array);
+    const last = keys[keys.length - 1];
+    if (last !== undefined && !isArrayIndex(last)) {
+      return this.#refuse(`an array with a property ${JSON.stringify(last)} (JSON drops it)`);
+    }
+    this.#refuseSymbolKeys(array);
+    const holes = array.length - keys.length;
+    if (holes > MAX_ARRAY_HOLES) {
+      return this.#refuse(
+        `a sparse array with ${holes} holes (at most ${MAX_ARRAY_HOLES} allowed)`,
+      );
+    }
     let out: unknown[] | undefined;
+    let runs: [number, number][] | undefined;
     for (let i = 0; i < array.length; i++) {
       const item = array[i];
+      if (holes > 0 && item === undefined && !(i in array)) {
+        // A hole: JSON.stringify writes null, the annotation lists runs of them.
+        runs ??= [];
+        const run = runs[runs.length - 1];
+        if (run && run[0] + run[1] === i) run[1]++;
+        else runs.push([i, 1]);
+        continue;
+      }
       const encoded = this.#child(i, item);
       if (out) out[i] = encoded;
       else if (encoded !== item) {
@@ -205,15 +272,33 @@ export class TypedJsonWriter {
         out[i] = encoded;
       }
     }
+    if (out) out.length = array.length;
+    if (runs) this.annotations.push([this.#path.slice(), "holes", runs]);
     return out ?? array;
   }
 
-  #walkPlain(object: Record<string, unknown>): Record<string, unknown> {
-    for (const symbol of Object.getOwnPropertySymbols(object)) {
-      if (Object.prototype.propertyIsEnumerable.call(object, symbol)) {
+  /** Refuses own enumerable properties beyond `elements` indexes, which JSON would drop. */
+  #refuseExtraKeys(value: object, elements: number): void {
+    const keys = Object.keys(value);
+    if (keys.length > elements) {
+      const kind = typeof value.constructor === "function" ? value.constructor.name : "object";
+      this.#refuse(
+        `a ${kind} with a property ${JSON.stringify(keys[elements])} (it would be lost)`,
+      );
+    }
+    this.#refuseSymbolKeys(value);
+  }
+
+  #refuseSymbolKeys(value: object): void {
+    for (const symbol of Object.getOwnPropertySymbols(value)) {
+      if (Object.prototype.propertyIsEnumerable.call(value, symbol)) {
         this.#refuse(`a symbol key (${String(symbol)})`);
       }
     }
+  }
+
+  #walkPlain(object: Record<string, unknown>): Record<string, unknown> {
+    this.#refuseSymbolKeys(object);
     const keys = Object.keys(object);
     let out: Record<string, unknown> | undefined;
     let unstorable: string[] | undefined;
@@ -243,6 +328,36 @@ export class TypedJsonWriter {
     this.annotations.push([this.#path.slice(), "keys", renamed]);
     return out!;
   }
+}
+
+/**
+ * The time value of a Date, read without calling anything the Date carries (its own or a
+ * replaced prototype's `getTime`, `valueOf`, `toISOString`).
+ *
+ * @param value Anything.
+ * @returns Epoch milliseconds; NaN for an invalid Date or a value that is not a Date.
+ */
+export function dateTimeValue(value: unknown): number {
+  try {
+    return DATE_GET_TIME.call(value);
+  } catch {
+    return NaN;
+  }
+}
+
+/** Whether a key names an array element: a canonical integer below 2^32 - 1. */
+function isArrayIndex(key: string): boolean {
+  return /^(?:0|[1-9]\d{0,9})$/.test(key) && Number(key) < 4294967295;
+}
+
+/**
+ * Whether JSON.stringify would write a Date without own properties as the ISO form of its time
+ * value: Date.prototype's methods are as they were when this module loaded.
+ */
+function isDatePrototypeIntact(): boolean {
+  return Date.prototype.toJSON === DATE_TO_JSON && Date.prototype.toISOString === DATE_TO_ISO &&
+    Date.prototype.valueOf === DATE_VALUE_OF &&
+    Date.prototype[Symbol.toPrimitive] === DATE_TO_PRIMITIVE;
 }
 
 /** A new object holding the first `count` keys of `object`, unchanged. */
@@ -418,6 +533,8 @@ function revive(tag: string, stored: unknown, extra: unknown): unknown {
       return fromBase64(stored as string);
     case "keys":
       return renameKeys(stored, extra);
+    case "holes":
+      return punchHoles(stored, extra);
     default:
       throw new TypeError(`unknown type tag ${JSON.stringify(tag)}`);
   }
@@ -436,6 +553,24 @@ function renameKeys(stored: unknown, renamed: unknown): Record<string, unknown> 
   for (const [key] of originals) delete object[key];
   originals.forEach(([, original], i) => define(object, original, values[i]));
   return object;
+}
+
+function punchHoles(stored: unknown, runs: unknown): unknown[] {
+  expect(Array.isArray(stored) && Array.isArray(runs));
+  const array = stored as unknown[];
+  for (const run of runs as unknown[]) {
+    expect(Array.isArray(run) && run.length === 2);
+    const [start, count] = run as [unknown, unknown];
+    expect(
+      Number.isSafeInteger(start) && Number.isSafeInteger(count) && (start as number) >= 0 &&
+        (count as number) >= 1 && (start as number) + (count as number) <= array.length,
+    );
+    for (let i = start as number; i < (start as number) + (count as number); i++) {
+      expect(array[i] === null);
+      delete array[i];
+    }
+  }
+  return array;
 }
 
 function expect(condition: boolean): void {

@@ -83,6 +83,8 @@ export function richInstance(id: string): WorkflowInstance {
       signature: new Uint8Array([0, 1, 2, 254, 255]),
       maybe: undefined,
       sparse: [1, undefined, 3],
+      // deno-lint-ignore no-sparse-arrays
+      holes: [, 1, , , 2, ,],
       ratios: [NaN, Infinity, -Infinity, -0, 0.1, 5e-324, 1.7976931348623157e308],
       "nul\u0000key": "nul\u0000value",
       lone: "\uD800 lone surrogate",
@@ -461,6 +463,30 @@ export const STORAGE_CASES: readonly StorageCase[] = Object.freeze([
           "context.initial.when",
           (i) => (i.context.initial.when = new (class Day extends Date {})(0)),
         ],
+        [
+          "context.initial.list",
+          (i) => (i.context.initial.list = new (class L extends Array {})()),
+        ],
+        [
+          "context.initial.tagged",
+          (i) => (i.context.initial.tagged = Object.assign([1], { x: 1 })),
+        ],
+        [
+          "context.initial.marked",
+          (i) => (i.context.initial.marked = Object.assign([1], { [Symbol("s")]: 1 })),
+        ],
+        ["context.steps.m", (i) => (i.context.steps.m = Object.assign(new Map(), { size2: 1 }))],
+        ["context.steps.s", (i) => (i.context.steps.s = Object.assign(new Set([1]), { a: 1 }))],
+        [
+          "context.steps.b",
+          (i) => (i.context.steps.b = Object.assign(new Uint8Array(2), { a: 1 })),
+        ],
+        [
+          "context.steps.d",
+          (i) => (i.context.steps.d = Object.assign(new Date(0), { toISOString: () => "x" })),
+        ],
+        ["context.steps.far", (i) => (i.context.steps.far = sparse(2 ** 32 - 1))],
+        ["context.steps.wide", (i) => (i.context.steps.wide = sparse(1_000_002))],
       ];
       for (const [path, spoil] of cases) {
         const instance = newInstance({ id: "ser::1", workflow: "W" });
@@ -482,6 +508,55 @@ export const STORAGE_CASES: readonly StorageCase[] = Object.freeze([
       await rejectsWith(storage.put(stored), SerializationError);
       assert.deepEqual((await storage.get("ser::2"))!.context.initial, { ok: 1 });
       assert.equal((await storage.get("ser::2"))!.revision, 1);
+    },
+  },
+  {
+    name: "a Date is stored from its time value, whatever methods it carries",
+    async run(storage) {
+      const odd = (at: number, define: (d: Date) => void) => {
+        const date = new Date(at);
+        define(date);
+        return date;
+      };
+      const hidden = (key: PropertyKey, value: unknown) => (d: Date) =>
+        Object.defineProperty(d, key, { value });
+      const initial = {
+        iso: odd(1, hidden("toISOString", () => "not a date")),
+        value: odd(2, hidden("valueOf", () => NaN)),
+        primitive: odd(3, hidden(Symbol.toPrimitive, () => "x")),
+        json: odd(4, hidden("toJSON", () => 5)),
+        time: odd(5, hidden("getTime", () => 99)),
+      };
+      const history = [{
+        stepRef: "a",
+        event: "done",
+        timestamp: odd(6, hidden("toISOString", () => "x")),
+        contextUpdates: null,
+      }];
+      const instance = newInstance({ id: "date::1", workflow: "W", initial });
+      instance.executionHistory = history;
+      await storage.put(instance);
+      const stored = (await storage.get("date::1"))!;
+      const times = Object.fromEntries(
+        Object.entries(stored.context.initial).map(([k, d]) => [k, (d as Date).getTime()]),
+      );
+      assert.deepEqual(times, { iso: 1, value: 2, primitive: 3, json: 4, time: 5 });
+      assert.equal(stored.executionHistory[0].timestamp.getTime(), 6);
+      assert.equal((await storage.query({ id: "date::1" })).length, 1);
+      assert.equal((await storage.page({ id: "date::1" }, { limit: 1 })).items.length, 1);
+      assert.equal((await storage.claim({ id: "date::1", owner: "o", leaseMs: 1000 })).length, 1);
+    },
+  },
+  {
+    name: "array holes come back as holes, with a bound on how many",
+    async run(storage) {
+      const wide = sparse(1_000_000);
+      wide[7] = "x";
+      const instance = newInstance({ id: "holes::1", workflow: "W", initial: { wide } });
+      await storage.put(instance);
+      const back = (await storage.get("holes::1"))!.context.initial.wide as unknown[];
+      assert.equal(back.length, 1_000_000);
+      assert.equal(Object.keys(back).join(), "7");
     },
   },
   {
@@ -959,6 +1034,70 @@ export const STORAGE_CASES: readonly StorageCase[] = Object.freeze([
     },
   },
   {
+    name:
+      "forged cursors: times PostgreSQL cannot hold are refused; far and BC times order by time",
+    async run(storage) {
+      await storage.putMany([1, 2].map((i) => newInstance({ id: `fc::${i}`, workflow: "W" })));
+      const forged = (at: string) =>
+        btoa(String.fromCharCode(...new TextEncoder().encode(JSON.stringify([1, at, "fc::1"]))))
+          .replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+      const page = async (at: string) =>
+        (await storage.page({}, { limit: 5, cursor: forged(at) })).items.map((i) => i.id);
+      for (
+        const at of [
+          "5000-01-01T00:00:00.000000Z BC",
+          "4714-11-23T23:59:59.999999Z BC",
+          "275760-09-13T00:00:00.000001Z",
+          "294277-01-01T00:00:00.000000Z",
+          "0000-01-01T00:00:00.000000Z",
+        ]
+      ) {
+        await rejectsWith(storage.page({}, { limit: 5, cursor: forged(at) }), ValidationError);
+      }
+      for (
+        const at of [
+          "4714-11-24T00:00:00.000000Z BC",
+          "0044-03-15T12:00:00.000000Z BC",
+          "0001-01-01T00:00:00.000000Z BC",
+          "0001-01-01T00:00:00.000000Z",
+          "1999-12-31T23:59:59.999999Z",
+        ]
+      ) {
+        assert.deepEqual(await page(at), ["fc::1", "fc::2"], at);
+      }
+      for (
+        const at of [
+          "10000-01-01T00:00:00.000000Z",
+          "99999-12-31T23:59:59.999999Z",
+          "275760-09-13T00:00:00.000000Z",
+        ]
+      ) {
+        assert.deepEqual(await page(at), [], at);
+      }
+    },
+  },
+  {
+    name: "page() with skipCorrupt lists the rows it could not decode (none here) in corrupt",
+    async run(storage) {
+      await storage.putMany([1, 2, 3].map((i) => newInstance({ id: `sk::${i}`, workflow: "W" })));
+      const first = await storage.page({}, { limit: 2, skipCorrupt: true });
+      assert.deepEqual(first.items.map((i) => i.id), ["sk::1", "sk::2"]);
+      assert.deepEqual(first.corrupt, []);
+      const rest = await storage.page({}, {
+        limit: 2,
+        skipCorrupt: true,
+        cursor: first.nextCursor,
+      });
+      assert.deepEqual(rest.items.map((i) => i.id), ["sk::3"]);
+      assert.equal(rest.nextCursor, null);
+      assert.equal((await storage.page({}, { limit: 2 })).corrupt, undefined);
+      await rejectsWith(
+        storage.page({}, { limit: 2, skipCorrupt: 1 as unknown as boolean }),
+        ValidationError,
+      );
+    },
+  },
+  {
     name: "a page walk is stable while others insert, update and delete",
     async run(storage) {
       await storage.putMany(
@@ -1156,6 +1295,13 @@ export const STORAGE_CASES: readonly StorageCase[] = Object.freeze([
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** An array of `length` holes. */
+function sparse(length: number): unknown[] {
+  const array: unknown[] = [];
+  array.length = length;
+  return array;
 }
 
 function nested(depth: number): unknown[] {

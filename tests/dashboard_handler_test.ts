@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { MemoryStorage, newInstance } from "../mod.ts";
+import { storeForeignRow } from "../src/memory_storage.ts";
 import { dashboardHandler, SECURITY_HEADERS } from "../cli/dashboard/handler.ts";
 
 const TOKEN = "abcdefghijklmnop0123";
@@ -106,6 +107,46 @@ Deno.test("dashboardHandler serves any Storage", async (t) => {
     assert.equal(named.status, 200);
     await named.body?.cancel();
   });
+});
+
+Deno.test("a corrupt row is flagged in every list, explained by /api/instance, never logged raw", async () => {
+  const storage = await seeded();
+  const id = "bad::\u001b]0;owned\u0007";
+  storeForeignRow(storage, { id, status: "running", state: `{"active_steps": "x"}` });
+  await new Promise((resolve) => setTimeout(resolve, 10)); // for the stuck view: idle 1 ms
+  const errors: string[] = [];
+  const handler = dashboardHandler(storage, { onError: (l) => errors.push(l) });
+  const reason = "state.active_steps has the wrong type";
+  for (const path of ["/api/instances", "/api/stuck?idle=1ms", "/api/expired-leases"]) {
+    const response = await get(handler, path);
+    assert.equal(response.status, 200, path);
+    const body = await response.json();
+    assert.deepEqual(body.corrupt, [{ id, reason }], path);
+  }
+  const list = await (await get(handler, "/api/instances")).json();
+  assert.equal(list.items.length, 5, "the healthy rows are all there");
+  assert.equal(list.total, 6);
+  const one = await get(handler, `/api/instance?id=${encodeURIComponent(id)}`);
+  assert.equal(one.status, 422);
+  assert.equal(
+    (await one.json()).error,
+    `instance ${JSON.stringify(id)} cannot be read: ${reason}`,
+  );
+  assert.equal(errors.length, 0, errors.join("\n"));
+
+  // An unexpected error that quotes stored data reaches the log escaped.
+  class Failing extends MemoryStorage {
+    override count(): Promise<number> {
+      return Promise.reject(new Error(`duplicate key (id)=(${id})`));
+    }
+  }
+  const failing = dashboardHandler(new Failing(), { onError: (l) => errors.push(l) });
+  const failed = await get(failing, "/api/summary");
+  assert.equal(failed.status, 500);
+  await failed.body?.cancel();
+  assert.deepEqual(errors, [
+    "error: /api/summary: duplicate key (id)=(bad::\\u001b]0;owned\\u0007)",
+  ]);
 });
 
 Deno.test("dashboardHandler with a token", async () => {

@@ -376,14 +376,21 @@ Deno.test("hostile input", async (t) => {
         await other.put(canary);
         const memory = new MemoryStorage();
         await memory.put(canary);
+        // Our own objects only: other test runs create and drop schemas in this database meanwhile
+        // (each with a canary of its own). A payload names `canary` unqualified: that is
+        // public.canary on the default search_path, which no test creates.
         const catalog = async () =>
           (await raw(
             `SELECT n.nspname || '.' || c.relname AS name FROM pg_class c
              JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+            WHERE (n.nspname IN ($1, $2) OR (n.nspname = 'public' AND c.relname = 'canary'))
               AND c.relkind IN ('r', 'p', 'v') ORDER BY 1`,
+            [db.schema, tenant],
           )).rows.map((r: { name: string }) => r.name);
         const schemasBefore = await catalog();
+        // What another run does at the same time must not matter.
+        const bystander = `${db.schema}_bystander`;
+        await raw(`CREATE SCHEMA "${bystander}"; CREATE TABLE "${bystander}".t (x int)`);
 
         let stored = 0;
         for (const payload of PAYLOADS) {
@@ -491,6 +498,7 @@ Deno.test("hostile input", async (t) => {
         assert.deepEqual(ids(await storage.query({})), ["canary"], "every payload row was deleted");
         assert.deepEqual(ids(await other.query({})), ["canary"]);
         assert.deepEqual(await catalog(), schemasBefore, "no table or schema created or dropped");
+        await raw(`DROP SCHEMA "${bystander}" CASCADE`);
         // Values travel as parameters: no payload ever reached the SQL text.
         for (const marker of ["DROP", "TRUNCATE", "canary", "OR '1'", "pwned", "DELETE FROM w"]) {
           assert.deepEqual(sent.filter((sql) => sql.includes(marker)), [], marker);
@@ -843,6 +851,17 @@ Deno.test("hostile input", async (t) => {
             .filter((d) => !Number.isNaN(d.getTime()))
             .map((d) => d.toISOString().replace("Z", "123Z")),
           fc.constantFrom("0000-01-01T00:00:00.000000Z", "9999-12-31T23:59:59.999999Z", "x"),
+          // PostgreSQL's own forms, over every year a Date holds: BC and five- or six-digit years.
+          fc.tuple(fc.date({ min: new Date(-8.64e15), max: new Date(8.64e15) }), fc.nat(999))
+            .filter(([d]) => !Number.isNaN(d.getTime()))
+            .map(([d, us]) => {
+              const year = d.getUTCFullYear();
+              const rest = d.toISOString().replace(/^[+-]?\d+/, "")
+                .replace("Z", `${String(us).padStart(3, "0")}Z`);
+              return year > 0
+                ? `${String(year).padStart(4, "0")}${rest}`
+                : `${String(1 - year).padStart(4, "0")}${rest} BC`;
+            }),
           anyString,
         );
         const cursors = fc.oneof(

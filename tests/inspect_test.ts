@@ -307,6 +307,59 @@ Deno.test("deno task inspect on PostgreSQL", async (t) => {
       },
     );
 
+    await t.step(
+      "a corrupt row is flagged by list and stats, explained by show, never printed raw",
+      async () => {
+        const id = "bad::\u001b]0;owned\u0007\u001b[2J";
+        await pool.query(
+          `INSERT INTO "${schema}".workflow_instances (id, workflow, workflow_version, status, state)
+           VALUES ($1, 'Shop.OrderWorkflow', 1, 'running', '{"active_steps": "x"}')`,
+          [id],
+        );
+        // deno-lint-ignore no-control-regex -- looking for raw control characters is the point
+        const raw = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+        try {
+          const list = await run(["list"]);
+          assert.equal(list.code, 0, list.stderr);
+          assert.doesNotMatch(list.stdout + list.stderr, raw);
+          assert.match(list.stdout, /^1 row could not be read \(inspect show <id> explains\):$/m);
+          assert.ok(
+            list.stdout.includes(
+              "  bad::\\u001b]0;owned\\u0007\\u001b[2J  state.active_steps has the wrong type",
+            ),
+            list.stdout,
+          );
+          assert.ok(list.lines.some((l) => cells(l)[0] === "order::1"), "healthy rows still shown");
+          assert.match(list.stdout, /^8 matching instances$/m);
+
+          const json = await run(["list", "--json"]);
+          assert.equal(json.code, 0, json.stderr);
+          const flagged = json.lines.map((l) => JSON.parse(l)).filter((r) => "corrupt" in r);
+          assert.deepEqual(flagged, [{ id, corrupt: "state.active_steps has the wrong type" }]);
+          assert.equal(json.lines.length, 8);
+
+          const stats = await run(["stats"]);
+          assert.equal(stats.code, 0, stats.stderr);
+          assert.doesNotMatch(stats.stdout + stats.stderr, raw);
+          assert.match(stats.stdout, /^1 row could not be read/m);
+          const statsJson = JSON.parse((await run(["stats", "--json"])).stdout);
+          assert.equal(statsJson.corrupt.count, 1);
+          assert.equal(statsJson.corrupt.first[0].id, id);
+
+          const show = await run(["show", id]);
+          const line = assertFailure(
+            show,
+            1,
+            /cannot be read: state\.active_steps has the wrong type/,
+          );
+          assert.doesNotMatch(show.stderr, raw);
+          assert.ok(line.includes("bad::\\u001b]0;owned\\u0007"), line);
+        } finally {
+          await pool.query(`DELETE FROM "${schema}".workflow_instances WHERE id = $1`, [id]);
+        }
+      },
+    );
+
     await t.step("a missing or invalid id exits 1 with one line", async () => {
       assertFailure(
         await run(["show", "order::404"]),

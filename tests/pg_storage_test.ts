@@ -218,6 +218,40 @@ Deno.test("PgStorage", async (t) => {
       },
     );
 
+    await t.step(
+      "concurrent putMany() of the same ids in opposite orders never deadlock",
+      async () => {
+        const ids = Array.from({ length: 200 }, (_, i) => `bulk::${String(i).padStart(3, "0")}`);
+        const orders = [
+          ids,
+          [...ids].reverse(),
+          ids.filter((_, i) => i % 2).concat(
+            ids.filter((_, i) => i % 2 === 0).reverse(),
+          ),
+          [...ids].reverse(),
+        ];
+        const rounds = 5;
+        // Each client on a connection of its own, all at once, round after round.
+        await Promise.all(orders.map(async (order) => {
+          for (let round = 0; round < rounds; round++) {
+            const instances = order.map((id) => newInstance({ id, workflow: "Bulk" }));
+            const { revisions } = await storage.putMany(instances);
+            assert.equal(revisions.length, order.length);
+          }
+        }));
+        const stored = await storage.query({ workflow: "Bulk" });
+        assert.equal(stored.length, ids.length);
+        for (const instance of stored) {
+          assert.equal(instance.revision, orders.length * rounds, instance.id);
+        }
+        const last = await storage.putMany(
+          [...ids].reverse().map((id) => newInstance({ id, workflow: "Bulk" })),
+        );
+        assert.ok(last.revisions.every((r) => r === orders.length * rounds + 1));
+        await raw(`DELETE FROM ${table} WHERE workflow = 'Bulk'`);
+      },
+    );
+
     await t.step("two schemas are two tenants that never see each other", async () => {
       const other = `${db.schema}_b`;
       await migrate(driver, { schema: other });
@@ -244,6 +278,23 @@ Deno.test("PgStorage", async (t) => {
       assert.equal(stored.insertedAt.getTime(), row.ms);
       const queried = (await storage.query({ id: "ts::1" }))[0];
       assert.equal(queried.updatedAt.getTime(), stored.updatedAt.getTime());
+    });
+
+    await t.step("foreign sub-millisecond timestamps are floored to the millisecond", async () => {
+      await raw(
+        `INSERT INTO ${table} (id, workflow, workflow_version, status, state, inserted_at, updated_at,
+          lease_owner, lease_expires_at)
+         VALUES ('ts::old', 'W', 1, 'pending', '{}', '1969-12-31 23:59:59.0001+00',
+          '1969-12-31 23:59:59.9995+00', 'w', '1970-01-01 00:00:00.0009+00')`,
+      );
+      try {
+        const stored = (await storage.get("ts::old"))!;
+        assert.equal(stored.insertedAt.getTime(), -1000);
+        assert.equal(stored.updatedAt.getTime(), -1);
+        assert.equal(stored.lease!.expiresAt.getTime(), 0);
+      } finally {
+        await raw(`DELETE FROM ${table} WHERE id = 'ts::old'`);
+      }
     });
 
     await t.step("rows written by other programs are decoded safely", async () => {

@@ -7,11 +7,12 @@ import {
   migrate,
   newInstance,
   PgStorage,
+  SerializationError,
   type Storage,
 } from "../mod.ts";
 import { nodePostgresDriver } from "../drivers/node_postgres.ts";
 import { withoutBookkeeping } from "../testing/storage_conformance.ts";
-import { anyInstance } from "./support/arbitraries.ts";
+import { anyInstance, hostileValue } from "./support/arbitraries.ts";
 import { withTestSchema } from "./support/test_db.ts";
 
 async function roundTrips(storage: Storage, runs: number): Promise<void> {
@@ -77,4 +78,26 @@ Deno.test("a Date whose toJSON was replaced is still stored as its ISO string", 
     new Date(at.getTime()),
   );
   assert.equal(JSON.parse(encodeInstance(instance).state).context.initial.at, at.toISOString());
+});
+
+Deno.test("any value put() accepts, get() returns: refused at put or decoded at get", async () => {
+  const storage = new MemoryStorage();
+  let accepted = 0;
+  await fc.assert(
+    fc.asyncProperty(hostileValue, async (value) => {
+      const instance = newInstance({ id: "any::1", workflow: "W", initial: { value } });
+      try {
+        await storage.put(instance);
+      } catch (error) {
+        assert.ok(error instanceof SerializationError, String(error));
+        return;
+      }
+      accepted++;
+      const stored = await storage.get("any::1");
+      assert.ok(stored);
+      assert.equal((await storage.query({ id: "any::1" })).length, 1);
+    }),
+    { numRuns: 1000 },
+  );
+  assert.ok(accepted > 100, `only ${accepted} of 1000 values were accepted`);
 });

@@ -235,11 +235,13 @@ Deno.test("onQuery sees every statement with its operation, duration and rows, n
         throw new Error("a broken hook is ignored");
       },
     });
-    const secret = newInstance({ id: "secret::1", workflow: "W", initial: { card: "4111-1111" } });
+    // A value no duration, count or SQL text can hold by chance (digits could: durationMs).
+    const card = "card-Qx-secret";
+    const secret = newInstance({ id: "secret::1", workflow: "W", initial: { card } });
     await storage.put(secret);
     await storage.put(secret, { expectedRevision: 1 });
     await storage.get("secret::1");
-    await storage.query({ contextContains: { initial: { card: "4111-1111" } } });
+    await storage.query({ contextContains: { initial: { card } } });
     await storage.page({}, { limit: 5 });
     await storage.count({});
     await storage.claim({ owner: "w", leaseMs: 1000 });
@@ -267,7 +269,8 @@ Deno.test("onQuery sees every statement with its operation, duration and rows, n
     ]);
     for (const event of events) {
       assert.ok(event.durationMs >= 0 && event.durationMs < 10_000);
-      assert.ok(!JSON.stringify(event).includes("4111"), "no parameter value reaches the hook");
+      assert.ok(!JSON.stringify(event).includes(card), "no parameter value reaches the hook");
+      assert.ok(!JSON.stringify(event).includes("secret::1"), "not even the id");
       assert.ok(event.sql.length > 0);
     }
     assert.equal(events[2].rowCount, 1);
@@ -279,6 +282,49 @@ Deno.test("onQuery sees every statement with its operation, duration and rows, n
     await assert.rejects(unmigrated.get("x"));
     assert.equal(events.at(-1)!.error?.code, "42P01");
     assert.equal(events.at(-1)!.rowCount, 0);
+  } finally {
+    await db.drop();
+  }
+});
+
+Deno.test("an async onQuery hook that rejects is ignored, and not awaited", async () => {
+  const db = await withTestSchema("onquery_async");
+  const driver = nodePostgresDriver(db.pool);
+  try {
+    await migrate(driver, { schema: db.schema });
+    let calls = 0;
+    let settled = 0;
+    const storage = new PgStorage({
+      driver,
+      schema: db.schema,
+      onQuery: async () => {
+        calls++;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        settled++;
+        throw new Error("a rejected hook is ignored");
+      },
+    });
+    await storage.put(newInstance({ id: "a::1", workflow: "W" }));
+    assert.equal(settled, 0, "the operation did not wait for the hook");
+    await assert.rejects(
+      storage.put(newInstance({ id: "a::1", workflow: "W" }), { expectedRevision: 0 }),
+      ConflictError,
+    );
+    const thenable = new PgStorage({
+      driver,
+      schema: db.schema,
+      onQuery: () =>
+        ({
+          then: () => {
+            throw new Error("a broken thenable");
+          },
+        }) as unknown as Promise<void>,
+    });
+    assert.ok(await thenable.get("a::1"));
+    // Unhandled rejections fail this test: give the hooks time to reject.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(calls, 2);
+    assert.equal(settled, 2);
   } finally {
     await db.drop();
   }

@@ -20,6 +20,7 @@
  */
 
 import {
+  CorruptRecordError,
   DatabaseError,
   INSTANCE_STATUSES,
   type InstanceFilter,
@@ -29,7 +30,14 @@ import {
   ValidationError,
 } from "../../mod.ts";
 import { UsageError } from "../failure.ts";
-import { buildFilter, detail, summarize } from "../instances.ts";
+import {
+  buildFilter,
+  corruptReason,
+  corruptRows,
+  detail,
+  printable,
+  summarize,
+} from "../instances.ts";
 import { APP_CSS, APP_JS, FAVICON_SVG, PAGE_HTML } from "./page.ts";
 
 const COOKIE = "heph_dashboard_token";
@@ -238,8 +246,13 @@ export function dashboardHandler(
         return json(400, { error: error.message });
       }
       if (error instanceof NotFound) return json(404, { error: error.message });
+      if (error instanceof CorruptRecordError) {
+        return json(422, {
+          error: `instance ${JSON.stringify(error.id)} cannot be read: ${corruptReason(error)}`,
+        });
+      }
       const message = clean(error instanceof Error ? error.message : String(error));
-      onError(`error: ${url.pathname}: ${message}`);
+      onError(`error: ${url.pathname}: ${printable(message)}`); // stored ids reach messages
       return error instanceof DatabaseError
         ? json(503, { error: `the database failed: ${message}` })
         : json(500, { error: "internal error (see the dashboard's log)" });
@@ -268,10 +281,11 @@ async function api(storage: Storage, schema: string, url: URL): Promise<unknown>
   const limit = pageSize(q.get("limit"));
   const cursor = q.get("cursor") || null;
   const listPage = async (filter: InstanceFilter) => {
-    const page = await storage.page(filter, { limit, cursor });
+    const page = await storage.page(filter, { limit, cursor, skipCorrupt: true });
     return {
       now: at,
       items: page.items.map((i) => summarize(i, now)),
+      corrupt: corruptRows(page),
       nextCursor: page.nextCursor,
       total: await storage.count(filter),
     };
@@ -309,11 +323,17 @@ async function api(storage: Storage, schema: string, url: URL): Promise<unknown>
       // No filter selects leases, so pages of unfinished instances are read until `limit`
       // expired ones are found or the budget is spent; the cursor resumes the walk.
       const items = [];
+      const corrupt = [];
       let scanned = 0;
       let next = cursor;
       do {
-        const page = await storage.page({ statusIn: UNFINISHED }, { limit: 200, cursor: next });
-        scanned += page.items.length;
+        const page = await storage.page({ statusIn: UNFINISHED }, {
+          limit: 200,
+          cursor: next,
+          skipCorrupt: true,
+        });
+        scanned += page.items.length + (page.corrupt?.length ?? 0);
+        corrupt.push(...corruptRows(page));
         for (const instance of page.items) {
           if (instance.lease && instance.lease.expiresAt.getTime() <= now) {
             items.push(summarize(instance, now));
@@ -321,7 +341,7 @@ async function api(storage: Storage, schema: string, url: URL): Promise<unknown>
         }
         next = page.nextCursor;
       } while (next !== null && items.length < limit && scanned < LEASE_SCAN_BUDGET);
-      return { now: at, items, nextCursor: next, scanned };
+      return { now: at, items, corrupt, nextCursor: next, scanned };
     }
     case "/api/instance": {
       const id = q.get("id");

@@ -215,6 +215,7 @@ a { color: var(--accent); }
 .badge.plain { background: #eef0f4; color: var(--ink); }
 .badges { display: flex; gap: 8px; flex-wrap: wrap; margin-bottom: 8px; }
 .expired { color: var(--failed); font-weight: 600; }
+.corrupt { color: var(--failed); }
 .mono, pre, code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; }
 h2.mono { font-size: 16px; overflow-wrap: anywhere; }
 pre {
@@ -336,10 +337,19 @@ export const APP_JS: string = String.raw`"use strict";
       h("td", null, leaseCell(item.lease, now)));
   }
 
-  function fillTable(body, items, now, empty, append) {
+  function corruptRow(item) {
+    const reason = h("td", { class: "corrupt" }, "cannot be read: " + item.reason);
+    reason.colSpan = 6;
+    return h("tr", { "data-id": item.id, class: "corrupt-row" },
+      h("td", { class: "mono" }, h("a", { href: instanceHref(item.id) }, item.id)),
+      reason);
+  }
+
+  function fillTable(body, items, now, empty, append, corrupt) {
     if (!append) body.replaceChildren();
     const placeholder = body.querySelector("tr.empty");
     if (placeholder) placeholder.remove();
+    for (const item of corrupt || []) body.append(corruptRow(item));
     for (const item of items) body.append(row(item, now));
     if (body.children.length === 0) {
       const cell = h("td", null, empty);
@@ -418,7 +428,8 @@ export const APP_JS: string = String.raw`"use strict";
     const page = await api("api/instances", Object.assign({ cursor }, list.filter));
     if (seq !== list.seq) return;
     list.next = page.nextCursor;
-    fillTable($("list-body"), page.items, page.now, "No instances match these filters.");
+    fillTable($("list-body"), page.items, page.now, "No instances match these filters.", false,
+      page.corrupt);
     $("list-page").textContent = "Page " + list.cursors.length + " · " + page.total + " matching";
     $("list-prev").disabled = list.cursors.length === 1;
     $("list-next").disabled = !page.nextCursor;
@@ -451,7 +462,8 @@ export const APP_JS: string = String.raw`"use strict";
       cursor: stuck.cursors[stuck.cursors.length - 1],
     });
     stuck.next = page.nextCursor;
-    fillTable($("stuck-body"), page.items, page.now, "Nothing running or waiting is that old.");
+    fillTable($("stuck-body"), page.items, page.now, "Nothing running or waiting is that old.",
+      false, page.corrupt);
     $("stuck-count").textContent = "(" + page.total + ")";
     $("stuck-page").textContent = "Page " + stuck.cursors.length;
     $("stuck-prev").disabled = stuck.cursors.length === 1;
@@ -467,7 +479,7 @@ export const APP_JS: string = String.raw`"use strict";
     stuck.leaseCursor = page.nextCursor;
     stuck.scanned += page.scanned;
     stuck.found += page.items.length;
-    fillTable($("lease-body"), page.items, page.now, "No expired leases.", !reset);
+    fillTable($("lease-body"), page.items, page.now, "No expired leases.", !reset, page.corrupt);
     $("lease-status").textContent = stuck.found + " found among " + stuck.scanned +
       " unfinished instances" + (page.nextCursor ? " scanned so far" : "");
     $("lease-more").hidden = !page.nextCursor;

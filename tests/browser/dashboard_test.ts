@@ -378,6 +378,32 @@ Deno.test({
         await assertInert(page);
       });
 
+      await t.step("a corrupt row is flagged in the list and explained on its page", async () => {
+        const broken = "broken::1";
+        await pool.query(
+          `INSERT INTO "${schema}".workflow_instances (id, workflow, workflow_version, status, state)
+           VALUES ($1, 'Broken.Flow', 1, 'running', '{"active_steps": "x"}')`,
+          [broken],
+        );
+        try {
+          await page.goto(`${base}#/?family=Broken.`);
+          await ready(page, "list");
+          assert.deepEqual(await texts(page, "#list-body tr.corrupt-row td"), [
+            broken,
+            "cannot be read: state.active_steps has the wrong type",
+          ]);
+          await page.goto(`${base}#/`);
+          await ready(page, "list");
+          assert.equal(await page.locator("#list-page").textContent(), "Page 1 · 37 matching");
+          await page.goto(`${base}#/?family=Broken.`);
+          await ready(page, "list");
+          await page.locator("#list-body a").click();
+          await page.locator("#error", { hasText: "cannot be read: state.active_steps" }).waitFor();
+        } finally {
+          await pool.query(`DELETE FROM "${schema}".workflow_instances WHERE id = $1`, [broken]);
+        }
+      });
+
       await t.step("screenshot", async () => {
         await page.goto(`${base}#/`);
         await ready(page, "list");
@@ -391,8 +417,11 @@ Deno.test({
       await t.step("no script error, no CSP violation, nothing seeded ran", async () => {
         await assertInert(page);
         assert.deepEqual(
-          // The one expected failure: the refused idle time ("soon"), a 400.
-          problems.filter((p) => !p.includes("status of 400 (Bad Request)")),
+          // The expected failures: the refused idle time ("soon"), a 400; the corrupt row, a 422.
+          problems.filter((p) =>
+            !p.includes("status of 400 (Bad Request)") &&
+            !p.includes("status of 422 (Unprocessable Entity)")
+          ),
           [],
         );
       });
@@ -539,7 +568,7 @@ Deno.test({
         assert.equal(new URL(page.url()).search, "", "the token left the address bar");
         assert.equal(await page.locator("#total").textContent(), "1 instance");
         assert.deepEqual(await texts(page, "#list-body tr td:first-child"), ["a::1"]);
-        assert.deepEqual(problems.filter((p) => !p.includes("401")), []);
+        assert.deepEqual(problems.filter((p) => !p.includes("status of 401 (Unauthorized)")), []);
       });
     } finally {
       await browser?.close();

@@ -60,6 +60,7 @@ export const anyValue: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
     { depthSize: "small", withCrossShrink: true },
     tie("leaf"),
     fc.array(tie("value"), { maxLength: 4 }),
+    fc.sparseArray(tie("value"), { maxLength: 6, noTrailingHole: false }),
     objectOf(tie("value")),
     fc.array(fc.tuple(tie("value"), tie("value")), { maxLength: 3 }).map((e) => new Map(e)),
     fc.array(tie("value"), { maxLength: 3 }).map((e) => new Set(e)),
@@ -92,3 +93,53 @@ export const anyInstance: fc.Arbitrary<WorkflowInstance> = fc.record({
     { maxLength: 3 },
   ),
 });
+
+/** A Date carrying own methods that would lie about it, enumerable or hidden. */
+const oddDate: fc.Arbitrary<Date> = fc.tuple(
+  fc.date(),
+  fc.subarray(["toISOString", "valueOf", "toJSON", "getTime", Symbol.toPrimitive, "x"]),
+  fc.boolean(),
+  fc.constantFrom<unknown>("\u0000", "junk", NaN, 5, null, undefined, {}, "2020-01-01T00:00:00Z"),
+).map(([date, keys, enumerable, result]) => {
+  for (const key of keys) {
+    Object.defineProperty(date, key, { value: () => result, enumerable, configurable: true });
+  }
+  return date;
+});
+
+/** Containers holding what JSON would drop: extra keys, subclasses, other prototypes. */
+const oddContainer: fc.Arbitrary<unknown> = fc.tuple(
+  fc.constantFrom(
+    () => [1, 2],
+    () => new Map([[1, 2]]),
+    () => new Set([1]),
+    () => new Uint8Array(2),
+    () => new (class Sub extends Array {})(),
+    () => Object.create(Array.prototype),
+    () => Object.create(Date.prototype),
+    () => Object.create(null),
+  ),
+  fc.option(fc.constantFrom<PropertyKey>("extra", "1", "length2", Symbol("s")), { nil: undefined }),
+  fc.boolean(),
+).map(([make, key, enumerable]) => {
+  const value = make();
+  if (key !== undefined) {
+    try {
+      Object.defineProperty(value, key, { value: 1, enumerable, configurable: true });
+    } catch { /* a typed array refuses some keys */ }
+  }
+  return value;
+});
+
+/** Values the serializer must either refuse or store so that they decode. */
+export const hostileValue: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
+  value: fc.oneof(
+    { depthSize: "small" },
+    anyValue,
+    oddDate,
+    oddContainer,
+    fc.array(tie("value"), { maxLength: 3 }),
+    fc.sparseArray(tie("value"), { maxLength: 5 }),
+    fc.dictionary(fc.string({ maxLength: 3 }), tie("value"), { maxKeys: 3 }),
+  ),
+})).value;

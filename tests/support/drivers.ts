@@ -41,11 +41,12 @@ export async function openServerDrivers(
   useLocalWsProxy(proxy.port);
   const http = await startNeonHttpServer();
   neonConfig.fetchEndpoint = options.httpEndpoint ?? http.url;
-  const pool = new pg.Pool({ connectionString: url, connectionTimeoutMillis: 5000 });
+  // Generous: two suite runs at once on a busy machine can take seconds to get a connection.
+  const pool = new pg.Pool({ connectionString: url, connectionTimeoutMillis: 30_000 });
   pool.on("error", () => {});
   const neonPool = new NeonPool({ connectionString: url });
   neonPool.on("error", () => {});
-  const sql = postgres(url, { max: 4, connect_timeout: 5, onnotice: () => {} });
+  const sql = postgres(url, { max: 4, connect_timeout: 30, onnotice: () => {} });
   const drivers: NamedDriver[] = [
     { name: "node-postgres", driver: nodePostgresDriver(pool), close: () => pool.end() },
     { name: "neon-ws", driver: neonDriver(neonPool), close: () => neonPool.end() },
