@@ -18,7 +18,13 @@
  */
 
 import { parseArgs } from "node:util";
-import { INSTANCE_STATUSES, type InstanceFilter, PgStorage, type Storage } from "../mod.ts";
+import {
+  INSTANCE_STATUSES,
+  type InstanceFilter,
+  type Page,
+  PgStorage,
+  type Storage,
+} from "../mod.ts";
 import { chooseDatabase, DATABASE_OPTIONS, DATABASE_USAGE, openDatabase } from "./database.ts";
 import { argsError, reportFailure, UsageError } from "./failure.ts";
 import {
@@ -194,7 +200,10 @@ async function list(
   let shown = 0;
   let cursor: string | null = null;
   do {
-    const page = await storage.page(filter, { limit: Math.min(1000, limit - shown), cursor });
+    const page: Page = await storage.page(filter, {
+      limit: Math.min(1000, limit - shown),
+      cursor,
+    });
     for (const instance of page.items) {
       const row = summarize(instance, now);
       if (json) console.log(safeJson(row)); // as it comes: memory bounded by the page

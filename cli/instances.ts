@@ -20,9 +20,9 @@ import {
   type InstanceStatus,
   type Storage,
   type StoredInstance,
-  validateFilter,
   ValidationError,
 } from "../mod.ts";
+import { validateFilter } from "../src/options.ts";
 import { UsageError } from "./failure.ts";
 
 const UNITS: Record<string, number> = {

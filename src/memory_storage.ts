@@ -33,8 +33,12 @@ import type {
   Page,
   PageOptions,
   PruneOptions,
+  PutManyResult,
   PutOptions,
   PutResult,
+  ReleaseLeaseOptions,
+  RenewLeaseResult,
+  ScanOptions,
   Storage,
 } from "./storage.ts";
 
@@ -69,7 +73,7 @@ export class MemoryStorage implements Storage {
    * @param id The instance id.
    * @returns A fresh copy of the instance, or null.
    */
-  get(id: string): Promise<StoredInstance | null> {
+  get<I extends object = Record<string, unknown>>(id: string): Promise<StoredInstance<I> | null> {
     return attempt(() => {
       const entry = this.#entries.get(validateId(id));
       return entry ? decode(entry) : null;
@@ -83,7 +87,7 @@ export class MemoryStorage implements Storage {
    * @param options An optional expected revision and owner.
    * @returns The revision now stored.
    */
-  put(instance: WorkflowInstance, options?: PutOptions): Promise<PutResult> {
+  put(instance: WorkflowInstance<object>, options?: PutOptions): Promise<PutResult> {
     return attempt(() => {
       const { expectedRevision: expected, owner } = validatePut(options);
       const row = encodeInstance(instance);
@@ -107,7 +111,7 @@ export class MemoryStorage implements Storage {
    * @param instances The instances; each id at most once.
    * @returns The revisions now stored, in the order given.
    */
-  putMany(instances: readonly WorkflowInstance[]): Promise<{ revisions: number[] }> {
+  putMany(instances: readonly WorkflowInstance<object>[]): Promise<PutManyResult> {
     return attempt(() => {
       const rows = encodeInstances(instances);
       const now = Date.now();
@@ -132,8 +136,10 @@ export class MemoryStorage implements Storage {
    * @param filter Which instances; `{}` for all.
    * @returns Fresh copies of the matches.
    */
-  query(filter: InstanceFilter): Promise<StoredInstance[]> {
-    return attempt(() => this.#matching(validateFilter(filter)).map(decode));
+  query<I extends object = Record<string, unknown>>(
+    filter: InstanceFilter,
+  ): Promise<StoredInstance<I>[]> {
+    return attempt(() => this.#matching(validateFilter(filter)).map(decode<I>));
   }
 
   /**
@@ -143,7 +149,10 @@ export class MemoryStorage implements Storage {
    * @param options The page size and cursor.
    * @returns The page and the next cursor.
    */
-  page(filter: InstanceFilter, options: PageOptions): Promise<Page> {
+  page<I extends object = Record<string, unknown>>(
+    filter: InstanceFilter,
+    options: PageOptions,
+  ): Promise<Page<I>> {
     return attempt(() => {
       const { limit, cursor } = validatePage(options);
       const checked = validateFilter(filter);
@@ -155,7 +164,7 @@ export class MemoryStorage implements Storage {
       const items = rest.slice(0, limit);
       const last = rest.length > limit ? items[limit - 1] : undefined;
       return {
-        items: items.map(decode),
+        items: items.map(decode<I>),
         nextCursor: last
           ? encodeCursor({ insertedAt: cursorTime(last.insertedAt), id: last.row.id })
           : null,
@@ -170,11 +179,11 @@ export class MemoryStorage implements Storage {
    * @param options `batchSize` (100 by default).
    * @returns The instances, in insertion order.
    */
-  scan(
+  scan<I extends object = Record<string, unknown>>(
     filter: InstanceFilter,
-    options: { batchSize?: number } = {},
-  ): AsyncGenerator<StoredInstance, void, undefined> {
-    return scanPages((f, o) => this.page(f, o), filter, options?.batchSize);
+    options: ScanOptions = {},
+  ): AsyncGenerator<StoredInstance<I>, void, undefined> {
+    return scanPages((f, o) => this.page<I>(f, o), filter, options?.batchSize);
   }
 
   /**
@@ -194,7 +203,9 @@ export class MemoryStorage implements Storage {
    * @param options The owner, duration, limit and filter.
    * @returns The instances now leased to the owner.
    */
-  claim(options: ClaimOptions): Promise<StoredInstance[]> {
+  claim<I extends object = Record<string, unknown>>(
+    options: ClaimOptions,
+  ): Promise<StoredInstance<I>[]> {
     return attempt(() => {
       const { owner, leaseMs, limit, filter } = validateClaim(options);
       const now = Date.now();
@@ -215,7 +226,7 @@ export class MemoryStorage implements Storage {
    * @param options The owner and the new duration.
    * @returns The new expiry.
    */
-  renewLease(id: string, options: LeaseOptions): Promise<{ expiresAt: Date }> {
+  renewLease(id: string, options: LeaseOptions): Promise<RenewLeaseResult> {
     return attempt(() => {
       const { owner, leaseMs } = validateLease(options, true);
       const now = Date.now();
@@ -231,7 +242,7 @@ export class MemoryStorage implements Storage {
    * @param id The instance id.
    * @param options The owner.
    */
-  releaseLease(id: string, options: { owner: string }): Promise<void> {
+  releaseLease(id: string, options: ReleaseLeaseOptions): Promise<void> {
     return attempt(() => {
       const { owner } = validateLease(options, false);
       this.#heldBy(validateId(id), owner, Date.now()).lease = null;
@@ -301,7 +312,8 @@ function liveLeaseOfAnother(
     : null;
 }
 
-function decode(entry: Entry): StoredInstance {
+/** Decodes an entry as the caller's type: `I` is the caller's promise, as on PostgreSQL. */
+function decode<I extends object>(entry: Entry): StoredInstance<I> {
   return decodeInstance({
     id: entry.row.id,
     workflow: entry.row.workflow,
@@ -313,7 +325,7 @@ function decode(entry: Entry): StoredInstance {
     updated_at: entry.updatedAt,
     lease_owner: entry.lease?.owner ?? null,
     lease_expires_at: entry.lease?.expiresAt ?? null,
-  });
+  }) as StoredInstance<I>;
 }
 
 /** Orders [time, id] positions: time text (same format, so lexical = chronological), then id. */

@@ -43,8 +43,12 @@ import type {
   Page,
   PageOptions,
   PruneOptions,
+  PutManyResult,
   PutOptions,
   PutResult,
+  ReleaseLeaseOptions,
+  RenewLeaseResult,
+  ScanOptions,
   Storage,
 } from "./storage.ts";
 
@@ -154,7 +158,9 @@ export class PgStorage implements Storage {
    * @throws {ValidationError} On an invalid id.
    * @throws {CorruptRecordError} When the stored row cannot be decoded.
    */
-  async get(id: string): Promise<StoredInstance | null> {
+  async get<I extends object = Record<string, unknown>>(
+    id: string,
+  ): Promise<StoredInstance<I> | null> {
     const rows = await this.#query("get", this.#sql.get, [validateId(id)]);
     return rows.length === 0 ? null : decode(rows[0]);
   }
@@ -172,7 +178,7 @@ export class PgStorage implements Storage {
    * @throws {ConflictError} When the expected revision does not match; nothing is written.
    * @throws {LeaseConflictError} When another owner holds a live lease; nothing is written.
    */
-  async put(instance: WorkflowInstance, options?: PutOptions): Promise<PutResult> {
+  async put(instance: WorkflowInstance<object>, options?: PutOptions): Promise<PutResult> {
     const { expectedRevision: expected, owner } = validatePut(options);
     const row = encodeInstance(instance);
     const params: unknown[] = [row.id, row.workflow, row.workflowVersion, row.status, row.state];
@@ -207,7 +213,7 @@ export class PgStorage implements Storage {
    * @throws {ValidationError} On an invalid instance or a repeated id (nothing is written).
    * @throws {SerializationError} When a value cannot be stored faithfully (nothing is written).
    */
-  async putMany(instances: readonly WorkflowInstance[]): Promise<{ revisions: number[] }> {
+  async putMany(instances: readonly WorkflowInstance<object>[]): Promise<PutManyResult> {
     const rows = encodeInstances(instances);
     if (rows.length === 0) return { revisions: [] };
     const json = `[${
@@ -240,14 +246,16 @@ export class PgStorage implements Storage {
    * @throws {ValidationError} On an unknown filter key or an invalid value.
    * @throws {CorruptRecordError} When a stored row cannot be decoded (names its id).
    */
-  async query(filter: InstanceFilter): Promise<StoredInstance[]> {
+  async query<I extends object = Record<string, unknown>>(
+    filter: InstanceFilter,
+  ): Promise<StoredInstance<I>[]> {
     const { where, params } = compileFilter(validateFilter(filter));
     const rows = await this.#query(
       "query",
       `${this.#sql.select} ${where} ${this.#sql.order}`,
       params,
     );
-    return rows.map(decode);
+    return rows.map(decode<I>);
   }
 
   /**
@@ -259,7 +267,10 @@ export class PgStorage implements Storage {
    * @returns The items and the next cursor (null after the last page).
    * @throws {ValidationError} On a bad filter, limit or cursor.
    */
-  async page(filter: InstanceFilter, options: PageOptions): Promise<Page> {
+  async page<I extends object = Record<string, unknown>>(
+    filter: InstanceFilter,
+    options: PageOptions,
+  ): Promise<Page<I>> {
     const { limit, cursor } = validatePage(options);
     const compiled = compileFilter(validateFilter(filter));
     const conditions = compiled.where === "" ? [] : [compiled.where.slice("WHERE ".length)];
@@ -277,7 +288,7 @@ export class PgStorage implements Storage {
     const items = rows.slice(0, limit);
     const last = rows.length > limit ? items[limit - 1] : undefined;
     return {
-      items: items.map(decode),
+      items: items.map(decode<I>),
       nextCursor: last
         ? encodeCursor({ insertedAt: String(last.position), id: String(last.id) })
         : null,
@@ -293,11 +304,11 @@ export class PgStorage implements Storage {
    * @returns The instances, in insertion order.
    * @throws {ValidationError} On a bad filter or batch size (when iteration starts).
    */
-  scan(
+  scan<I extends object = Record<string, unknown>>(
     filter: InstanceFilter,
-    options: { batchSize?: number } = {},
-  ): AsyncGenerator<StoredInstance, void, undefined> {
-    return scanPages((f, o) => this.page(f, o), filter, options?.batchSize);
+    options: ScanOptions = {},
+  ): AsyncGenerator<StoredInstance<I>, void, undefined> {
+    return scanPages((f, o) => this.page<I>(f, o), filter, options?.batchSize);
   }
 
   /**
@@ -321,7 +332,9 @@ export class PgStorage implements Storage {
    * @returns The instances now leased to `owner`, with their `lease`.
    * @throws {ValidationError} On a bad owner, duration, limit or filter.
    */
-  async claim(options: ClaimOptions): Promise<StoredInstance[]> {
+  async claim<I extends object = Record<string, unknown>>(
+    options: ClaimOptions,
+  ): Promise<StoredInstance<I>[]> {
     const { owner, leaseMs, limit, filter } = validateClaim(options);
     const compiled = compileFilter(filter);
     const text = this.#sql.claim(
@@ -330,7 +343,7 @@ export class PgStorage implements Storage {
       compiled.bind(leaseMs),
       compiled.bind(limit),
     );
-    return (await this.#query("claim", text, compiled.params)).map(decode);
+    return (await this.#query("claim", text, compiled.params)).map(decode<I>);
   }
 
   /**
@@ -342,7 +355,7 @@ export class PgStorage implements Storage {
    * @throws {LeaseConflictError} When the lease is held by someone else, has expired, or the
    *   instance is gone.
    */
-  async renewLease(id: string, options: LeaseOptions): Promise<{ expiresAt: Date }> {
+  async renewLease(id: string, options: LeaseOptions): Promise<RenewLeaseResult> {
     const { owner, leaseMs } = validateLease(options, true);
     const [row] = await this.#query("renewLease", this.#sql.renew, [
       validateId(id),
@@ -361,7 +374,7 @@ export class PgStorage implements Storage {
    * @throws {LeaseConflictError} When the lease is held by someone else, has expired, or the
    *   instance is gone.
    */
-  async releaseLease(id: string, options: { owner: string }): Promise<void> {
+  async releaseLease(id: string, options: ReleaseLeaseOptions): Promise<void> {
     const { owner } = validateLease(options, false);
     const [row] = await this.#query("releaseLease", this.#sql.release, [validateId(id), owner]);
     if (row.released === null) throw leaseConflict(id, owner, row);
@@ -460,8 +473,9 @@ const WRITES = new Set([
   "prune",
 ]);
 
-function decode(row: Record<string, unknown>): StoredInstance {
-  return decodeInstance(row as unknown as InstanceRow);
+/** Decodes a row as the caller's type: `I` is the caller's promise, not checked. */
+function decode<I extends object>(row: Record<string, unknown>): StoredInstance<I> {
+  return decodeInstance(row as unknown as InstanceRow) as StoredInstance<I>;
 }
 
 function heldByAnother(row: Record<string, unknown>, owner: string): boolean {
