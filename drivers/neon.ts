@@ -83,6 +83,9 @@ export type NeonPool = NodePostgresPool;
  * an event rather than an `Error`; the driver throws an `Error` with code `"08001"` instead,
  * keeping the event as `cause`. The driver never closes what you pass in: end the pool yourself.
  *
+ * A `Client` (or a pooled client) after your own `BEGIN` makes storage operations part of your
+ * transaction, as on node-postgres; `migrate` then refuses with SQLSTATE `25001`.
+ *
  * @param client A `Pool` or `Client` of `@neondatabase/serverless`.
  * @returns The driver.
  *

@@ -71,7 +71,13 @@ export interface NodePostgresPool extends NodePostgresClient {
  * plain `Client`, calls are queued while a transaction runs so no other statement slips into it.
  * The driver never closes what you pass in: end the pool yourself.
  *
- * @param client A `pg.Pool` or `pg.Client` (also Neon's, which share this API).
+ * To make storage operations part of your own transaction, pass the client you checked out and
+ * ran `BEGIN` on: they commit or roll back with your writes. On such a client `transaction`
+ * (so `migrate`) refuses with SQLSTATE `25001` instead of committing your work: a migration
+ * needs a transaction of its own.
+ *
+ * @param client A `pg.Pool` or `pg.Client` (also Neon's, which share this API), or a client
+ *   checked out of a pool.
  * @returns The driver.
  *
  * @example

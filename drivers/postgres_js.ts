@@ -19,6 +19,7 @@
 
 import type { SqlDriver, SqlResult } from "../src/driver.ts";
 import { ValidationError } from "../src/errors.ts";
+import { insideTransactionError } from "./session.ts";
 
 /**
  * What a postgres.js query resolves to: an array of rows with the command's row `count`.
@@ -54,6 +55,14 @@ export interface PostgresJsRows extends Iterable<Record<string, unknown>> {
 export interface PostgresJsTransaction {
   /** Runs a statement with `$n` parameters (lazily: it is sent once awaited). */
   unsafe(query: string, parameters?: unknown[]): PromiseLike<PostgresJsRows>;
+  /** The client's parsed options; only `transform` is looked at. */
+  readonly options?: {
+    readonly transform?: {
+      readonly column?: { readonly from?: unknown };
+      readonly value?: { readonly from?: unknown };
+      readonly row?: { readonly from?: unknown };
+    };
+  };
 }
 
 /**
@@ -70,14 +79,6 @@ export interface PostgresJsTransaction {
 export interface PostgresJsSql extends PostgresJsTransaction {
   /** Runs `fn` in a transaction on one reserved connection: COMMIT when it resolves, else ROLLBACK. */
   begin(fn: (tx: PostgresJsTransaction) => Promise<SqlResult[]>): Promise<SqlResult[]>;
-  /** The client's parsed options; only `transform` is looked at. */
-  readonly options?: {
-    readonly transform?: {
-      readonly column?: { readonly from?: unknown };
-      readonly value?: { readonly from?: unknown };
-      readonly row?: { readonly from?: unknown };
-    };
-  };
 }
 
 /**
@@ -96,7 +97,12 @@ export interface PostgresJsSql extends PostgresJsTransaction {
  * - postgres.js prints the server's notices (`schema … already exists, skipping` when `migrate`
  *   runs again) with `console.log` unless you pass `onnotice`.
  *
- * @param sql A `postgres(url, options)` client.
+ * Pass the `tx` of your own `sql.begin(tx => …)` instead of the client, and every storage
+ * operation joins your transaction: it commits or rolls back with your own writes. Such a
+ * driver refuses `transaction` (so `migrate`) with SQLSTATE `25001`: a migration needs a
+ * transaction of its own.
+ *
+ * @param sql A `postgres(url, options)` client, or the `tx` of `sql.begin`.
  * @returns The driver.
  * @throws {ValidationError} When the client transforms the columns, values or rows it reads.
  *
@@ -111,7 +117,7 @@ export interface PostgresJsSql extends PostgresJsTransaction {
  * await sql.end();
  * ```
  */
-export function postgresJsDriver(sql: PostgresJsSql): SqlDriver {
+export function postgresJsDriver(sql: PostgresJsSql | PostgresJsTransaction): SqlDriver {
   const transform = sql.options?.transform;
   const transformed = (["column", "value", "row"] as const)
     .filter((kind) => typeof transform?.[kind]?.from === "function");
@@ -121,10 +127,17 @@ export function postgresJsDriver(sql: PostgresJsSql): SqlDriver {
         `which changes the rows the core reads; use a client without transform.${transformed[0]}`,
     );
   }
+  if (typeof (sql as PostgresJsSql).begin !== "function") {
+    return {
+      query: (text, params) => run(sql, text, params),
+      transaction: () => Promise.reject(insideTransactionError()),
+    };
+  }
+  const client = sql as PostgresJsSql;
   return {
-    query: (text, params) => run(sql, text, params),
+    query: (text, params) => run(client, text, params),
     transaction: (statements) =>
-      sql.begin(async (tx) => {
+      client.begin(async (tx) => {
         const results: SqlResult[] = [];
         for (const { text, params } of statements) results.push(await run(tx, text, params));
         return results;
