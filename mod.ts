@@ -57,7 +57,14 @@ export type {
   ScanOptions,
   Storage,
 } from "./src/storage.ts";
-export { PgStorage, type PgStorageOptions, type QueryEvent } from "./src/pg_storage.ts";
+export {
+  PgStorage,
+  type PgStorageOptions,
+  type QueryEvent,
+  type QueryInfo,
+  type QueryOperation,
+  type QueryWrapper,
+} from "./src/pg_storage.ts";
 export { MemoryStorage } from "./src/memory_storage.ts";
 export {
   type AppliedMigration,

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { SqlDriver } from "./driver.ts";
+import type { SqlDriver, SqlResult } from "./driver.ts";
 import {
   ConflictError,
   DatabaseError,
@@ -53,20 +53,77 @@ import type {
 } from "./storage.ts";
 
 /**
+ * The storage operations {@linkcode PgStorage} runs, one SQL statement each.
+ *
+ * @example
+ * ```ts
+ * import type { QueryOperation } from "@heph/pg";
+ *
+ * const writes: QueryOperation[] = ["put", "putMany", "delete", "prune"];
+ * ```
+ */
+export type QueryOperation =
+  | "get"
+  | "put"
+  | "putMany"
+  | "delete"
+  | "query"
+  | "page"
+  | "count"
+  | "claim"
+  | "renewLease"
+  | "releaseLease"
+  | "prune";
+
+/**
+ * What a statement is about, known before it runs: what {@linkcode QueryWrapper} receives.
+ * Never parameter values or instance state.
+ *
+ * @example
+ * ```ts
+ * import type { QueryInfo } from "@heph/pg";
+ *
+ * const info: QueryInfo = {
+ *   operation: "get",
+ *   schema: "public",
+ *   table: "workflow_instances",
+ *   instanceId: "order::1",
+ *   sql: "SELECT …",
+ * };
+ * ```
+ */
+export interface QueryInfo {
+  /** The storage operation. */
+  operation: QueryOperation;
+  /** The schema of the table. */
+  schema: string;
+  /** The table, without its schema. */
+  table: "workflow_instances";
+  /** The instance the operation is about, for get, put, delete, renewLease and releaseLease. */
+  instanceId?: string;
+  /** The SQL text (placeholders only; parameter values are never passed). */
+  sql: string;
+}
+
+/**
  * What {@linkcode PgStorageOptions.onQuery} receives after each statement: never parameter values.
  *
  * @example
  * ```ts
  * import type { QueryEvent } from "@heph/pg";
  *
- * const event: QueryEvent = { operation: "get", sql: "SELECT …", durationMs: 0.4, rowCount: 1 };
+ * const event: QueryEvent = {
+ *   operation: "get",
+ *   schema: "public",
+ *   table: "workflow_instances",
+ *   instanceId: "order::1",
+ *   sql: "SELECT …",
+ *   durationMs: 0.4,
+ *   rowCount: 1,
+ * };
  * ```
  */
-export interface QueryEvent {
-  /** The storage operation: `get`, `put`, `putMany`, `delete`, `query`, `page`, `count`, `claim`, `renewLease`, `releaseLease` or `prune`. */
-  operation: string;
-  /** The SQL text (placeholders only; parameter values are never passed). */
-  sql: string;
+export interface QueryEvent extends QueryInfo {
   /** How long the statement took, in milliseconds. */
   durationMs: number;
   /** Rows the statement returned (0 when it failed). */
@@ -74,6 +131,30 @@ export interface QueryEvent {
   /** The error, when it failed. */
   error?: HephError;
 }
+
+/**
+ * Runs around every statement: called before it is sent with what it is about and a `run`
+ * function that sends it, it returns what `run` returned (or throws what it threw). Work done
+ * around `run` (a span started before and ended after, a context made active) is in effect
+ * while the driver runs the statement, so what the driver does nests inside it. `run` throws
+ * the {@linkcode HephError} the operation will throw. `@heph/pg/otel` is one such wrapper;
+ * any tracer or logger can be another.
+ *
+ * @example Time each statement with a wrapper of your own
+ * ```ts
+ * import type { QueryWrapper } from "@heph/pg";
+ *
+ * const timed: QueryWrapper = async (info, run) => {
+ *   const started = performance.now();
+ *   try {
+ *     return await run();
+ *   } finally {
+ *     console.log(info.operation, info.schema, performance.now() - started);
+ *   }
+ * };
+ * ```
+ */
+export type QueryWrapper = (info: QueryInfo, run: () => Promise<SqlResult>) => Promise<SqlResult>;
 
 /**
  * Options of {@linkcode PgStorage}.
@@ -96,10 +177,15 @@ export interface PgStorageOptions {
   /** The schema holding `workflow_instances`; `"public"` by default. */
   schema?: string;
   /**
-   * Called after every statement, succeeded or failed, for logs and traces. It must not throw
+   * Called after every statement, succeeded or failed, for logs and metrics. It must not throw
    * (what it throws is ignored) and should return quickly: it runs on the operation's path.
    */
   onQuery?: (event: QueryEvent) => void;
+  /**
+   * Runs around every statement, for spans that nest (see {@linkcode QueryWrapper}). It must
+   * call `run` once and return its result.
+   */
+  wrapQuery?: QueryWrapper;
 }
 
 /**
@@ -128,11 +214,12 @@ export class PgStorage implements Storage {
   #driver: SqlDriver;
   #sql: ReturnType<typeof statements>;
   #onQuery: ((event: QueryEvent) => void) | undefined;
+  #wrapQuery: QueryWrapper | undefined;
 
   /**
    * Creates a storage over a driver, on one schema.
    *
-   * @param options The driver, the schema and an optional `onQuery` hook.
+   * @param options The driver, the schema and optional `onQuery` and `wrapQuery` hooks.
    * @throws {ValidationError} When the schema is not a lowercase identifier of at most 63 characters.
    */
   constructor(options: PgStorageOptions) {
@@ -144,10 +231,16 @@ export class PgStorage implements Storage {
         `Invalid options: onQuery must be a function, got ${describe(options.onQuery)}`,
       );
     }
+    if (options.wrapQuery !== undefined && typeof options.wrapQuery !== "function") {
+      throw new ValidationError(
+        `Invalid options: wrapQuery must be a function, got ${describe(options.wrapQuery)}`,
+      );
+    }
     this.schema = options.schema ?? DEFAULT_SCHEMA;
     this.#sql = statements(`${quoteSchema(this.schema)}.workflow_instances`);
     this.#driver = options.driver;
     this.#onQuery = options.onQuery;
+    this.#wrapQuery = options.wrapQuery;
   }
 
   /**
@@ -161,7 +254,8 @@ export class PgStorage implements Storage {
   async get<I extends object = Record<string, unknown>>(
     id: string,
   ): Promise<StoredInstance<I> | null> {
-    const rows = await this.#query("get", this.#sql.get, [validateId(id)]);
+    const checked = validateId(id);
+    const rows = await this.#query("get", this.#sql.get, [checked], checked);
     return rows.length === 0 ? null : decode(rows[0]);
   }
 
@@ -183,7 +277,7 @@ export class PgStorage implements Storage {
     const row = encodeInstance(instance);
     const params: unknown[] = [row.id, row.workflow, row.workflowVersion, row.status, row.state];
     if (expected === undefined && owner === undefined) {
-      const rows = await this.#query("put", this.#sql.upsert, params);
+      const rows = await this.#query("put", this.#sql.upsert, params, row.id);
       return { revision: Number(rows[0].revision) };
     }
     let text: string;
@@ -195,7 +289,7 @@ export class PgStorage implements Storage {
       text = this.#sql.update(owner !== undefined);
     }
     if (owner !== undefined && expected !== 0) params[5] = owner;
-    const [result] = await this.#query("put", text, params);
+    const [result] = await this.#query("put", text, params, row.id);
     if (result.revision !== null) return { revision: Number(result.revision) };
     if (owner !== undefined && expected !== 0 && heldByAnother(result, owner)) {
       throw leaseConflict(row.id, owner, result);
@@ -235,7 +329,8 @@ export class PgStorage implements Storage {
    * @throws {ValidationError} On an invalid id.
    */
   async delete(id: string): Promise<void> {
-    await this.#query("delete", this.#sql.delete, [validateId(id)]);
+    const checked = validateId(id);
+    await this.#query("delete", this.#sql.delete, [checked], checked);
   }
 
   /**
@@ -357,11 +452,13 @@ export class PgStorage implements Storage {
    */
   async renewLease(id: string, options: LeaseOptions): Promise<RenewLeaseResult> {
     const { owner, leaseMs } = validateLease(options, true);
-    const [row] = await this.#query("renewLease", this.#sql.renew, [
-      validateId(id),
-      owner,
-      leaseMs,
-    ]);
+    const checked = validateId(id);
+    const [row] = await this.#query(
+      "renewLease",
+      this.#sql.renew,
+      [checked, owner, leaseMs],
+      checked,
+    );
     if (row.expires_at === null) throw leaseConflict(id, owner, row);
     return { expiresAt: new Date(Number(row.expires_at)) };
   }
@@ -376,7 +473,8 @@ export class PgStorage implements Storage {
    */
   async releaseLease(id: string, options: ReleaseLeaseOptions): Promise<void> {
     const { owner } = validateLease(options, false);
-    const [row] = await this.#query("releaseLease", this.#sql.release, [validateId(id), owner]);
+    const checked = validateId(id);
+    const [row] = await this.#query("releaseLease", this.#sql.release, [checked, owner], checked);
     if (row.released === null) throw leaseConflict(id, owner, row);
   }
 
@@ -396,24 +494,30 @@ export class PgStorage implements Storage {
   }
 
   async #query(
-    operation: string,
+    operation: QueryOperation,
     text: string,
     params: unknown[],
+    instanceId?: string,
   ): Promise<Record<string, unknown>[]> {
     const started = performance.now();
+    const info: QueryInfo = { operation, schema: this.schema, table: TABLE, sql: text };
+    if (instanceId !== undefined) info.instanceId = instanceId;
     let rows: Record<string, unknown>[] = [];
     let failure: HephError | undefined;
+    const run = async (): Promise<SqlResult> => {
+      try {
+        return await this.#driver.query(text, params);
+      } catch (error) {
+        throw (failure = this.#explain(operation, error));
+      }
+    };
     try {
-      rows = (await this.#driver.query(text, params)).rows;
+      rows = (await (this.#wrapQuery ? this.#wrapQuery({ ...info }, run) : run())).rows;
       return rows;
-    } catch (error) {
-      failure = this.#explain(operation, error);
-      throw failure;
     } finally {
       if (this.#onQuery) {
         const event: QueryEvent = {
-          operation,
-          sql: text,
+          ...info,
           durationMs: performance.now() - started,
           rowCount: rows.length,
         };
@@ -425,7 +529,7 @@ export class PgStorage implements Storage {
     }
   }
 
-  #explain(operation: string, error: unknown): HephError {
+  #explain(operation: QueryOperation, error: unknown): HephError {
     const wrapped = toDatabaseError(error);
     if (!(wrapped instanceof DatabaseError)) return wrapped;
     const table = `${quoteSchema(this.schema)}.workflow_instances`;
@@ -462,8 +566,10 @@ export class PgStorage implements Storage {
   }
 }
 
+const TABLE = "workflow_instances";
+
 /** The operations that write: after a lost connection, one of these may have been applied. */
-const WRITES = new Set([
+const WRITES = new Set<QueryOperation>([
   "put",
   "putMany",
   "delete",

@@ -38,10 +38,10 @@ function typeChecks(storage: Storage, pgStorage: PgStorage, memory: MemoryStorag
   newInstance<Order>({ id: "order::2", workflow: "Shop.Order", initial: { order_id: "x" } });
   // @ts-expect-error order_id is required in Order
   newInstance<Order>({ id: "order::3", workflow: "Shop.Order", initial: { customer: "c" } });
-  // @ts-expect-error Order has no key total
   newInstance<Order>({
     id: "order::4",
     workflow: "Shop.Order",
+    // @ts-expect-error Order has no key total
     initial: { order_id: 1, total: 2 },
   });
   // @ts-expect-error initial must be an object
