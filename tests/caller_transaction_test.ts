@@ -5,7 +5,6 @@
  *
  * @module
  */
-import pg from "pg";
 import postgres from "postgres";
 import { Client as NeonClient } from "@neondatabase/serverless";
 import { PGlite } from "@electric-sql/pglite";

@@ -11,7 +11,7 @@ import {
   newInstance,
   type NewInstanceInput,
   type Page,
-  PgStorage,
+  type PgStorage,
   type Storage,
   type StoredInstance,
   type WorkflowInstance,
