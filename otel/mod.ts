@@ -26,15 +26,60 @@
  * @module
  */
 
-import {
-  type Attributes,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-  type Tracer,
-} from "npm:@opentelemetry/api@^1.9.0";
+import { SpanKind, SpanStatusCode, trace } from "npm:@opentelemetry/api@^1.9.0";
 import type { QueryInfo, QueryWrapper } from "../src/pg_storage.ts";
 import type { SqlResult } from "../src/driver.ts";
+
+/**
+ * What {@linkcode openTelemetry} needs of a span: the part of OpenTelemetry's `Span` it uses.
+ *
+ * @example
+ * ```ts
+ * import { trace } from "npm:@opentelemetry/api@^1.9.0";
+ * import type { OpenTelemetrySpan } from "@heph/pg/otel";
+ *
+ * const span: OpenTelemetrySpan = trace.getTracer("orders").startSpan("work");
+ * span.end();
+ * ```
+ */
+export interface OpenTelemetrySpan {
+  /** Sets one attribute. */
+  setAttribute(key: string, value: string | number): unknown;
+  /** Records an exception as an event. */
+  recordException(exception: Error | string): void;
+  /** Sets the status: `2` is ERROR. */
+  setStatus(status: { code: number; message?: string }): unknown;
+  /** Ends the span. */
+  end(): void;
+}
+
+/**
+ * What {@linkcode openTelemetry} needs of a tracer: the part of OpenTelemetry's `Tracer` it
+ * uses. Any `Tracer` of `@opentelemetry/api` 1.x is one.
+ *
+ * @example
+ * ```ts
+ * import { trace } from "npm:@opentelemetry/api@^1.9.0";
+ * import type { OpenTelemetryTracer } from "@heph/pg/otel";
+ *
+ * const tracer: OpenTelemetryTracer = trace.getTracer("orders");
+ * ```
+ */
+export interface OpenTelemetryTracer {
+  /**
+   * Starts a span, makes it active while `fn` runs, and returns what `fn` returns.
+   *
+   * @param name The span's name.
+   * @param options Its kind (`2` is CLIENT) and attributes.
+   * @param fn What runs with the span active.
+   * @returns What `fn` returned.
+   */
+  startActiveSpan<F extends (span: OpenTelemetrySpan) => unknown>(
+    name: string,
+    options: { kind?: number; attributes?: Record<string, string | number> },
+    fn: F,
+  ): ReturnType<F>;
+}
 
 /**
  * Options of {@linkcode openTelemetry}.
@@ -52,7 +97,7 @@ export interface OpenTelemetryOptions {
    * The tracer to start spans with; by default the global tracer provider's tracer named
    * `@heph/pg`, looked up at each statement (so a provider registered later is used).
    */
-  tracer?: Tracer;
+  tracer?: OpenTelemetryTracer;
 }
 
 /**
@@ -71,12 +116,12 @@ export interface OpenTelemetryOptions {
  * ```
  */
 export function openTelemetry(options: OpenTelemetryOptions = {}): QueryWrapper {
-  const tracer = options.tracer;
+  const tracer = (): OpenTelemetryTracer => options.tracer ?? trace.getTracer("@heph/pg");
   return (info: QueryInfo, run: () => Promise<SqlResult>): Promise<SqlResult> =>
-    (tracer ?? trace.getTracer("@heph/pg")).startActiveSpan(
+    tracer().startActiveSpan(
       `${info.operation} ${info.table}`,
       { kind: SpanKind.CLIENT, attributes: attributesOf(info) },
-      async (span) => {
+      async (span: OpenTelemetrySpan): Promise<SqlResult> => {
         try {
           const result = await run();
           span.setAttribute("db.response.returned_rows", result.rows.length);
@@ -101,7 +146,7 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): QueryWrapper 
     );
 }
 
-function attributesOf(info: QueryInfo): Attributes {
+function attributesOf(info: QueryInfo): Record<string, string> {
   return {
     "db.system.name": "postgresql",
     "db.operation.name": info.operation,

@@ -5,7 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { context, SpanKind, SpanStatusCode } from "npm:@opentelemetry/api@^1.9.0";
+import { context, SpanKind, SpanStatusCode, trace } from "npm:@opentelemetry/api@^1.9.0";
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
@@ -110,6 +110,23 @@ Deno.test("openTelemetry() spans", async (t) => {
       assert.equal(exception?.attributes?.["exception.type"], "42P01");
       assert.equal(exception?.attributes?.["exception.message"], thrown.message);
     });
+
+    await t.step(
+      "without a tracer, spans go to the global provider's @heph/pg tracer",
+      async () => {
+        exporter.reset();
+        trace.setGlobalTracerProvider(provider);
+        try {
+          await new PgStorage({ driver, schema: db.schema, wrapQuery: openTelemetry() }).count({});
+        } finally {
+          trace.disable();
+        }
+        const [count] = exporter.getFinishedSpans().filter((s) =>
+          s.name === "count workflow_instances"
+        );
+        assert.equal(count.instrumentationScope.name, "@heph/pg");
+      },
+    );
   } finally {
     context.disable();
     await provider.shutdown();
