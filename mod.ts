@@ -66,6 +66,7 @@ export {
   type QueryWrapper,
 } from "./src/pg_storage.ts";
 export { MemoryStorage } from "./src/memory_storage.ts";
+export type { OpenedStorage, OpenStorageOptions } from "./src/open_storage.ts";
 export {
   type AppliedMigration,
   migrate,

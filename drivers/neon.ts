@@ -37,10 +37,26 @@
  * await pool.end();
  * ```
  *
+ * @example One line, over HTTP (or `mode: "websocket"`)
+ * ```ts ignore
+ * import { openStorage } from "@heph/pg/neon";
+ *
+ * const { storage, close } = await openStorage(Deno.env.get("DATABASE_URL")!);
+ * await close();
+ * ```
+ *
  * @module
  */
 
 import type { SqlDriver, SqlResult, SqlStatement } from "../src/driver.ts";
+import { ValidationError } from "../src/errors.ts";
+import {
+  type OpenedStorage,
+  openOn,
+  type OpenStorageOptions,
+  splitOpenOptions,
+} from "../src/open_storage.ts";
+import { describe } from "../src/serializer.ts";
 import {
   type NodePostgresClient,
   nodePostgresDriver,
@@ -280,4 +296,65 @@ function rethrowWebSocketError(error: unknown): never {
     );
   }
   throw error;
+}
+
+/**
+ * Options of the Neon {@linkcode openStorage}: the storage's, the mode, and any option of the
+ * client it makes (`neon(url, …)` over HTTP, `new Pool(…)` over a WebSocket), passed on as given.
+ *
+ * @example
+ * ```ts
+ * import type { NeonOpenOptions } from "@heph/pg/neon";
+ *
+ * const options: NeonOpenOptions = { mode: "websocket", schema: "tenant_a", max: 5 };
+ * ```
+ */
+export interface NeonOpenOptions extends OpenStorageOptions {
+  /**
+   * `"http"` (the default): one stateless HTTP request per statement, nothing to close, right
+   * for Workers and Deploy. `"websocket"`: a `Pool` over WebSockets.
+   */
+  mode?: "http" | "websocket";
+  /** Any option of the client. */
+  [clientOption: string]: unknown;
+}
+
+/**
+ * Opens a storage on a Neon connection string in one call: the client of the chosen mode
+ * (`@neondatabase/serverless`, loaded only when this function runs), the driver and a
+ * {@linkcode PgStorage}, migrated first when `migrate: true`. `close()` ends the WebSocket pool
+ * (over HTTP there is nothing to end). Neon's global `neonConfig` applies as usual.
+ *
+ * @param url A Neon (or any PostgreSQL reachable through Neon's proxy) connection string.
+ * @param options The mode, the schema, `migrate`, the storage hooks, and client options.
+ * @returns The storage, its driver, and `close`.
+ * @throws {ValidationError} On a bad URL, mode or option.
+ * @throws {MigrationError} When `migrate: true` and the migration fails (the pool is ended).
+ *
+ * @example
+ * ```ts ignore
+ * import { newInstance } from "@heph/pg";
+ * import { openStorage } from "@heph/pg/neon";
+ *
+ * const { storage, close } = await openStorage(Deno.env.get("DATABASE_URL")!, { mode: "websocket" });
+ * await storage.put(newInstance({ id: "order::1", workflow: "Shop.Order" }));
+ * await close();
+ * ```
+ */
+export async function openStorage(url: string, options?: NeonOpenOptions): Promise<OpenedStorage> {
+  const { own, client } = splitOpenOptions(url, options);
+  const { mode = "http", ...clientOptions } = client;
+  if (mode !== "http" && mode !== "websocket") {
+    throw new ValidationError(
+      `Invalid options: mode must be "http" or "websocket", got ${describe(mode)}`,
+    );
+  }
+  const neon = await import("npm:@neondatabase/serverless@^1.2.0");
+  if (mode === "http") {
+    const sql = neon.neon(url, clientOptions);
+    return await openOn(neonHttpDriver(sql), () => Promise.resolve(), own);
+  }
+  const pool = new neon.Pool({ ...clientOptions, connectionString: url });
+  pool.on("error", () => {});
+  return await openOn(neonDriver(pool), () => pool.end(), own);
 }

@@ -14,11 +14,25 @@
  * const storage = new PgStorage({ driver });
  * ```
  *
+ * @example One line: the client, the driver and the storage
+ * ```ts ignore
+ * import { openStorage } from "@heph/pg/postgres-js";
+ *
+ * const { storage, close } = await openStorage(Deno.env.get("DATABASE_URL")!, { migrate: true });
+ * await close();
+ * ```
+ *
  * @module
  */
 
 import type { SqlDriver, SqlResult } from "../src/driver.ts";
 import { ValidationError } from "../src/errors.ts";
+import {
+  type OpenedStorage,
+  openOn,
+  type OpenStorageOptions,
+  splitOpenOptions,
+} from "../src/open_storage.ts";
 import { insideTransactionError } from "./session.ts";
 
 /**
@@ -152,4 +166,59 @@ async function run(
 ): Promise<SqlResult> {
   const result = await sql.unsafe(text, params ? [...params] : []);
   return { rows: [...result], rowCount: result.count ?? result.length };
+}
+
+/**
+ * Options of the postgres.js {@linkcode openStorage}: the storage's, and any option of
+ * `postgres(url, …)` (`max`, `ssl`, `idle_timeout`, …), passed on as given.
+ *
+ * @example
+ * ```ts
+ * import type { PostgresJsOpenOptions } from "@heph/pg/postgres-js";
+ *
+ * const options: PostgresJsOpenOptions = { schema: "tenant_a", migrate: true, max: 5 };
+ * ```
+ */
+export interface PostgresJsOpenOptions extends OpenStorageOptions {
+  /** Any option of postgres.js' `postgres(url, options)`. */
+  [clientOption: string]: unknown;
+}
+
+/**
+ * Opens a storage on a connection string in one call: a postgres.js client (npm:postgres,
+ * loaded only when this function runs), the driver and a {@linkcode PgStorage}, migrated first
+ * when `migrate: true`. The server's notices are not printed unless you pass `onnotice`.
+ * `close()` ends the client.
+ *
+ * @param url A PostgreSQL connection string.
+ * @param options The schema, `migrate`, the storage hooks, and client options.
+ * @returns The storage, its driver, and `close`.
+ * @throws {ValidationError} On a bad URL or option, or a client option that transforms rows.
+ * @throws {MigrationError} When `migrate: true` and the migration fails (the client is ended).
+ *
+ * @example
+ * ```ts ignore
+ * import { newInstance } from "@heph/pg";
+ * import { openStorage } from "@heph/pg/postgres-js";
+ *
+ * const { storage, close } = await openStorage(Deno.env.get("DATABASE_URL")!, { migrate: true });
+ * await storage.put(newInstance({ id: "order::1", workflow: "Shop.Order" }));
+ * await close();
+ * ```
+ */
+export async function openStorage(
+  url: string,
+  options?: PostgresJsOpenOptions,
+): Promise<OpenedStorage> {
+  const { own, client } = splitOpenOptions(url, options);
+  const { default: postgres } = await import("npm:postgres@^3.4.9");
+  const sql = postgres(url, { onnotice: () => {}, ...client });
+  let driver: SqlDriver;
+  try {
+    driver = postgresJsDriver(sql);
+  } catch (error) {
+    await sql.end();
+    throw error;
+  }
+  return await openOn(driver, () => sql.end(), own);
 }
