@@ -104,7 +104,7 @@ Deno.test("openStorage closes what it opened when the migration fails", async (t
 });
 
 Deno.test("openStorage refuses bad arguments before opening anything", async (t) => {
-  for (const [name, open, naming] of OPENERS) {
+  for (const [name, open] of OPENERS) {
     await t.step(name, async () => {
       await assert.rejects(
         open("", {}),
