@@ -1,6 +1,8 @@
 /**
  * The Neon driver: adapts the user's own `@neondatabase/serverless` client to
- * {@linkcode SqlDriver}, in either of its modes. Imports nothing at run time.
+ * {@linkcode SqlDriver}, in either of its modes. It imports `@neondatabase/serverless` (which
+ * anyone using this module has) for {@linkcode openStorage} to make a client; the adapters use
+ * the client you pass.
  *
  * - **HTTP**, {@linkcode neonHttpDriver}: the `neon(url)` query function. Every statement is one
  *   stateless HTTP request, and a migration's transaction is one request too (Neon's
@@ -48,6 +50,9 @@
  * @module
  */
 
+// Static, unlike the other drivers' openStorage: whoever uses this module has this package, and a
+// static import lets bundlers drop what a worker does not use (a dynamic one keeps all of it).
+import { neon, Pool } from "@neondatabase/serverless";
 import type { SqlDriver, SqlResult, SqlStatement } from "../src/driver.ts";
 import { ValidationError } from "../src/errors.ts";
 import {
@@ -349,12 +354,11 @@ export async function openStorage(url: string, options?: NeonOpenOptions): Promi
       `Invalid options: mode must be "http" or "websocket", got ${describe(mode)}`,
     );
   }
-  const neon = await import("npm:@neondatabase/serverless@^1.2.0");
   if (mode === "http") {
-    const sql = neon.neon(url, clientOptions);
+    const sql = neon(url, clientOptions);
     return await openOn(neonHttpDriver(sql), () => Promise.resolve(), own);
   }
-  const pool = new neon.Pool({ ...clientOptions, connectionString: url });
+  const pool = new Pool({ ...clientOptions, connectionString: url });
   pool.on("error", () => {});
   return await openOn(neonDriver(pool), () => pool.end(), own);
 }

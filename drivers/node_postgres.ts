@@ -1,6 +1,6 @@
 /**
  * The node-postgres driver: adapts the user's own `pg.Pool` or `pg.Client` (npm:pg) to
- * {@linkcode SqlDriver}. Imports nothing at run time.
+ * {@linkcode SqlDriver}. Imports nothing at run time until {@linkcode openStorage} loads npm:pg.
  *
  * @example
  * ```ts ignore
@@ -192,7 +192,7 @@ export async function openStorage(
   options?: NodePostgresOpenOptions,
 ): Promise<OpenedStorage> {
   const { own, client } = splitOpenOptions(url, options);
-  const { default: pg } = await import("npm:pg@^8.13.0");
+  const { default: pg } = await import("pg");
   const pool = new pg.Pool({ ...client, connectionString: url });
   pool.on("error", () => {});
   return await openOn(nodePostgresDriver(pool), () => pool.end(), own);

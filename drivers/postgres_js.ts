@@ -1,6 +1,7 @@
 /**
  * The postgres.js driver: adapts the user's own `postgres(url)` client (npm:postgres) to
- * {@linkcode SqlDriver}. Imports nothing at run time.
+ * {@linkcode SqlDriver}. Imports nothing at run time until {@linkcode openStorage} loads
+ * npm:postgres.
  *
  * @example
  * ```ts ignore
@@ -211,7 +212,7 @@ export async function openStorage(
   options?: PostgresJsOpenOptions,
 ): Promise<OpenedStorage> {
   const { own, client } = splitOpenOptions(url, options);
-  const { default: postgres } = await import("npm:postgres@^3.4.9");
+  const { default: postgres } = await import("postgres");
   const sql = postgres(url, { onnotice: () => {}, ...client });
   let driver: SqlDriver;
   try {
