@@ -27,6 +27,12 @@
  * console.log(revision); // 1
  * ```
  *
+ * What applications use comes first below. What only driver authors and tools reading the table
+ * themselves need sits together at the end: the driver contract (`SqlDriver`, `SqlResult`,
+ * `SqlStatement`), `toDatabaseError` (which every driver's errors go through), and the row format
+ * (`encodeInstance`, `decodeInstance`, `EncodedInstance`, `InstanceRow`). Spans are in
+ * `@heph/pg/otel`, one-line setup in each driver's `openStorage`.
+ *
  * @module
  */
 
