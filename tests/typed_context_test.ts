@@ -12,6 +12,7 @@ import {
   type NewInstanceInput,
   type Page,
   type PgStorage,
+  type QueryOperation,
   type Storage,
   type StoredInstance,
   type WorkflowInstance,
@@ -82,6 +83,14 @@ function typeChecks(storage: Storage, pgStorage: PgStorage, memory: MemoryStorag
   });
 }
 
+/** Compile-time only: QueryEvent.operation is a union of the operations, not any string. */
+function operationChecks(): void {
+  const put: QueryOperation = "put";
+  // @ts-expect-error not an operation
+  const select: QueryOperation = "select";
+  void put, select;
+}
+
 /** Compile-time only: a postgres.js transaction is a driver's client too. */
 function transactionTypeChecks(sql: postgres.Sql): void {
   void sql.begin((tx) => {
@@ -94,6 +103,7 @@ function transactionTypeChecks(sql: postgres.Sql): void {
 Deno.test("typed context: a typed instance round-trips through a store with its type", async () => {
   void typeChecks;
   void transactionTypeChecks;
+  void operationChecks;
   const storage = new MemoryStorage();
   await storage.put(
     newInstance<Order>({ id: "order::1", workflow: "Shop.Order", initial: { order_id: 7 } }),
