@@ -1,8 +1,7 @@
 /**
  * The Neon driver: adapts the user's own `@neondatabase/serverless` client to
- * {@linkcode SqlDriver}, in either of its modes. It imports `@neondatabase/serverless` (which
- * anyone using this module has) for {@linkcode openStorage} to make a client; the adapters use
- * the client you pass.
+ * {@linkcode SqlDriver}, in either of its modes. Imports nothing at run time until
+ * {@linkcode openStorage} loads `@neondatabase/serverless`.
  *
  * - **HTTP**, {@linkcode neonHttpDriver}: the `neon(url)` query function. Every statement is one
  *   stateless HTTP request, and a migration's transaction is one request too (Neon's
@@ -50,9 +49,6 @@
  * @module
  */
 
-// Static, unlike the other drivers' openStorage: whoever uses this module has this package, and a
-// static import lets bundlers drop what a worker does not use (a dynamic one keeps all of it).
-import { neon, Pool } from "@neondatabase/serverless";
 import type { SqlDriver, SqlResult, SqlStatement } from "../src/driver.ts";
 import { ValidationError } from "../src/errors.ts";
 import {
@@ -354,6 +350,9 @@ export async function openStorage(url: string, options?: NeonOpenOptions): Promi
       `Invalid options: mode must be "http" or "websocket", got ${describe(mode)}`,
     );
   }
+  // Loaded here, not at the top: the adapters above must load no package. (Bundlers keep all of
+  // the package's exports for a dynamic import: about 20 KB more in a worker bundle.)
+  const { neon, Pool } = await import("@neondatabase/serverless");
   if (mode === "http") {
     const sql = neon(url, clientOptions);
     return await openOn(neonHttpDriver(sql), () => Promise.resolve(), own);
