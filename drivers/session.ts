@@ -38,7 +38,8 @@ export async function inTransaction(
 
 /**
  * The error for a transaction asked of a driver that runs inside the caller's own transaction:
- * a migration commits on its own, so it cannot share a transaction it does not control. Its
+ * migrations and grants commit on their own, so they cannot share a transaction they do not
+ * control. Its
  * `code` is PostgreSQL's SQLSTATE for "active SQL transaction".
  *
  * @returns The error.
@@ -46,7 +47,7 @@ export async function inTransaction(
 export function insideTransactionError(): Error {
   return Object.assign(
     new Error(
-      "Cannot run a transaction inside your open transaction: migrations commit on their own, so run migrate() on a pool or on a connection outside any transaction",
+      "Cannot run a transaction inside your open transaction: migrate() and grantRuntimeAccess() commit on their own, so run them on a pool or on a connection outside any transaction",
     ),
     { code: "25001" },
   );

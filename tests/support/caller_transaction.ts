@@ -6,7 +6,15 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { migrate, MigrationError, newInstance, PgStorage, type SqlDriver } from "../../mod.ts";
+import {
+  DatabaseError,
+  grantRuntimeAccess,
+  migrate,
+  MigrationError,
+  newInstance,
+  PgStorage,
+  type SqlDriver,
+} from "../../mod.ts";
 
 /**
  * Runs `work` in one transaction of the caller's own client, then commits it (`"commit"`) or
@@ -28,7 +36,8 @@ export class Rollback extends Error {
 /**
  * Checks that a put made in the caller's transaction shares its fate: after a rollback neither
  * the business row nor the instance exists, after a commit both do; `migrate` inside the
- * transaction is a clear MigrationError and leaves the transaction usable.
+ * transaction is a clear MigrationError (and a grant a DatabaseError 25001), and both leave the
+ * transaction usable.
  *
  * @param outside A driver outside any transaction, on the same database.
  * @param schema A fresh schema for this check (created here; the caller drops it).
@@ -65,7 +74,11 @@ export async function checkCallerTransaction(
         /inside your open transaction/.test(error.message) &&
         (error.cause as { code?: string })?.code === "25001",
     );
-    // The refusal left the caller's transaction usable: this write commits with the rest.
+    await assert.rejects(
+      grantRuntimeAccess(driver, { schema, role: "heph_nobody" }),
+      (error: unknown) => error instanceof DatabaseError && error.code === "25001",
+    );
+    // The refusals left the caller's transaction usable: this write commits with the rest.
     await storage.put(newInstance({ id: "order::3", workflow: "Shop.Order" }));
   });
   assert.deepEqual(await orders(), ["o2"], "the commit kept the business row");
