@@ -27,9 +27,16 @@
  * console.log(revision); // 1
  * ```
  *
+ * What applications use comes first below. What only driver authors and tools reading the table
+ * themselves need sits together at the end: the driver contract (`SqlDriver`, `SqlResult`,
+ * `SqlStatement`), `toDatabaseError` (which every driver's errors go through), and the row format
+ * (`encodeInstance`, `decodeInstance`, `EncodedInstance`, `InstanceRow`). Spans are in
+ * `@heph/pg/otel`, one-line setup in each driver's `openStorage`.
+ *
  * @module
  */
 
+// Applications: the model, the contract, the stores, migrations, errors.
 export {
   type HistoryEntry,
   INSTANCE_STATUSES,
@@ -48,25 +55,24 @@ export type {
   Page,
   PageOptions,
   PruneOptions,
+  PutManyResult,
   PutOptions,
   PutResult,
+  ReleaseLeaseOptions,
+  RenewLeaseResult,
+  ScanOptions,
   Storage,
 } from "./src/storage.ts";
-export { PgStorage, type PgStorageOptions, type QueryEvent } from "./src/pg_storage.ts";
-export { MemoryStorage } from "./src/memory_storage.ts";
 export {
-  type CheckedFilter,
-  type FilterSubject,
-  matchesFilter,
-  validateClaim,
-  validateExpectedRevision,
-  validateFilter,
-  validateLease,
-  validatePage,
-  validatePrune,
-  validatePut,
-} from "./src/options.ts";
-export type { SqlDriver, SqlResult, SqlStatement } from "./src/driver.ts";
+  PgStorage,
+  type PgStorageOptions,
+  type QueryEvent,
+  type QueryInfo,
+  type QueryOperation,
+  type QueryWrapper,
+} from "./src/pg_storage.ts";
+export { MemoryStorage } from "./src/memory_storage.ts";
+export type { OpenedStorage, OpenStorageOptions } from "./src/open_storage.ts";
 export {
   type AppliedMigration,
   migrate,
@@ -76,21 +82,9 @@ export {
   migrationStatus,
   type MigrationStep,
 } from "./src/migrate.ts";
-export { type GrantOptions, type GrantResult, grantRuntimeAccess } from "./src/grant.ts";
 export { MIGRATIONS } from "./migrations/mod.ts";
 export type { Migration } from "./migrations/migration.ts";
-export {
-  decodeInstance,
-  type EncodedInstance,
-  encodeInstance,
-  type InstanceRow,
-} from "./src/serializer.ts";
-export {
-  applyAnnotations,
-  type JsonPath,
-  type TypeAnnotation,
-  TypedJsonWriter,
-} from "./src/typed_json.ts";
+export { type GrantOptions, type GrantResult, grantRuntimeAccess } from "./src/grant.ts";
 export {
   ConflictError,
   CorruptRecordError,
@@ -101,6 +95,16 @@ export {
   LeaseConflictError,
   MigrationError,
   SerializationError,
-  toDatabaseError,
   ValidationError,
 } from "./src/errors.ts";
+
+// Driver authors and tools that read the table themselves: the driver contract, the error
+// normalizer every driver's errors go through, and the row format.
+export type { SqlDriver, SqlResult, SqlStatement } from "./src/driver.ts";
+export { toDatabaseError } from "./src/errors.ts";
+export {
+  decodeInstance,
+  type EncodedInstance,
+  encodeInstance,
+  type InstanceRow,
+} from "./src/serializer.ts";

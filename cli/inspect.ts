@@ -22,6 +22,7 @@ import {
   CorruptRecordError,
   INSTANCE_STATUSES,
   type InstanceFilter,
+  type Page,
   PgStorage,
   type Storage,
 } from "../mod.ts";
@@ -220,7 +221,7 @@ async function list(
   let shown = 0;
   let cursor: string | null = null;
   do {
-    const page = await storage.page(filter, {
+    const page: Page = await storage.page(filter, {
       limit: Math.min(1000, limit - shown),
       cursor,
       skipCorrupt: true,

@@ -22,9 +22,9 @@ import {
   type Page,
   type Storage,
   type StoredInstance,
-  validateFilter,
   ValidationError,
 } from "../mod.ts";
+import { validateFilter } from "../src/options.ts";
 import { UsageError } from "./failure.ts";
 
 const UNITS: Record<string, number> = {

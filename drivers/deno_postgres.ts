@@ -69,7 +69,13 @@ export interface DenoPostgresPool {
  * (the SQLSTATE) and `detail` from its `fields`. The driver never closes what you pass in: end the
  * pool or client yourself.
  *
- * @param client A deno-postgres `Pool`, `Client` or `PoolClient` (connected, or able to connect).
+ * To make storage operations part of your own transaction, pass the `Transaction` of
+ * `client.createTransaction(name)` after its `begin()`: they commit or roll back with your
+ * writes. On a client inside a transaction `transaction` (so `migrate`) refuses with SQLSTATE
+ * `25001` instead of committing your work: a migration needs a transaction of its own.
+ *
+ * @param client A deno-postgres `Pool`, `Client` or `PoolClient` (connected, or able to connect),
+ *   or a begun `Transaction`.
  * @returns The driver.
  *
  * @example

@@ -1,6 +1,7 @@
 /**
  * The Neon driver: adapts the user's own `@neondatabase/serverless` client to
- * {@linkcode SqlDriver}, in either of its modes. Imports nothing at run time.
+ * {@linkcode SqlDriver}, in either of its modes. Imports nothing at run time until
+ * {@linkcode openStorage} loads `@neondatabase/serverless`.
  *
  * - **HTTP**, {@linkcode neonHttpDriver}: the `neon(url)` query function. Every statement is one
  *   stateless HTTP request, and a migration's transaction is one request too (Neon's
@@ -37,10 +38,26 @@
  * await pool.end();
  * ```
  *
+ * @example One line, over HTTP (or `mode: "websocket"`)
+ * ```ts ignore
+ * import { openStorage } from "@heph/pg/neon";
+ *
+ * const { storage, close } = await openStorage(Deno.env.get("DATABASE_URL")!);
+ * await close();
+ * ```
+ *
  * @module
  */
 
 import type { SqlDriver, SqlResult, SqlStatement } from "../src/driver.ts";
+import { ValidationError } from "../src/errors.ts";
+import {
+  type OpenedStorage,
+  openOn,
+  type OpenStorageOptions,
+  splitOpenOptions,
+} from "../src/open_storage.ts";
+import { describe } from "../src/serializer.ts";
 import {
   type NodePostgresClient,
   nodePostgresDriver,
@@ -82,6 +99,9 @@ export type NeonPool = NodePostgresPool;
  * One difference: when the WebSocket itself cannot be opened, the error the runtime reports is
  * an event rather than an `Error`; the driver throws an `Error` with code `"08001"` instead,
  * keeping the event as `cause`. The driver never closes what you pass in: end the pool yourself.
+ *
+ * A `Client` (or a pooled client) after your own `BEGIN` makes storage operations part of your
+ * transaction, as on node-postgres; `migrate` then refuses with SQLSTATE `25001`.
  *
  * @param client A `Pool` or `Client` of `@neondatabase/serverless`.
  * @returns The driver.
@@ -277,4 +297,67 @@ function rethrowWebSocketError(error: unknown): never {
     );
   }
   throw error;
+}
+
+/**
+ * Options of the Neon {@linkcode openStorage}: the storage's, the mode, and any option of the
+ * client it makes (`neon(url, …)` over HTTP, `new Pool(…)` over a WebSocket), passed on as given.
+ *
+ * @example
+ * ```ts
+ * import type { NeonOpenOptions } from "@heph/pg/neon";
+ *
+ * const options: NeonOpenOptions = { mode: "websocket", schema: "tenant_a", max: 5 };
+ * ```
+ */
+export interface NeonOpenOptions extends OpenStorageOptions {
+  /**
+   * `"http"` (the default): one stateless HTTP request per statement, nothing to close, right
+   * for Workers and Deploy. `"websocket"`: a `Pool` over WebSockets.
+   */
+  mode?: "http" | "websocket";
+  /** Any option of the client. */
+  [clientOption: string]: unknown;
+}
+
+/**
+ * Opens a storage on a Neon connection string in one call: the client of the chosen mode
+ * (`@neondatabase/serverless`, loaded only when this function runs), the driver and a
+ * {@linkcode PgStorage}, migrated first when `migrate: true`. `close()` ends the WebSocket pool
+ * (over HTTP there is nothing to end). Neon's global `neonConfig` applies as usual.
+ *
+ * @param url A Neon (or any PostgreSQL reachable through Neon's proxy) connection string.
+ * @param options The mode, the schema, `migrate`, the storage hooks, and client options.
+ * @returns The storage, its driver, and `close`.
+ * @throws {ValidationError} On a bad URL, mode or option.
+ * @throws {MigrationError} When `migrate: true` and the migration fails (the pool is ended).
+ *
+ * @example
+ * ```ts ignore
+ * import { newInstance } from "@heph/pg";
+ * import { openStorage } from "@heph/pg/neon";
+ *
+ * const { storage, close } = await openStorage(Deno.env.get("DATABASE_URL")!, { mode: "websocket" });
+ * await storage.put(newInstance({ id: "order::1", workflow: "Shop.Order" }));
+ * await close();
+ * ```
+ */
+export async function openStorage(url: string, options?: NeonOpenOptions): Promise<OpenedStorage> {
+  const { own, client } = splitOpenOptions(url, options);
+  const { mode = "http", ...clientOptions } = client;
+  if (mode !== "http" && mode !== "websocket") {
+    throw new ValidationError(
+      `Invalid options: mode must be "http" or "websocket", got ${describe(mode)}`,
+    );
+  }
+  // Loaded here, not at the top: the adapters above must load no package. (Bundlers keep all of
+  // the package's exports for a dynamic import: about 20 KB more in a worker bundle.)
+  const { neon, Pool } = await import("@neondatabase/serverless");
+  if (mode === "http") {
+    const sql = neon(url, clientOptions);
+    return await openOn(neonHttpDriver(sql), () => Promise.resolve(), own);
+  }
+  const pool = new Pool({ ...clientOptions, connectionString: url });
+  pool.on("error", () => {});
+  return await openOn(neonDriver(pool), () => pool.end(), own);
 }

@@ -1,6 +1,6 @@
 /**
  * The node-postgres driver: adapts the user's own `pg.Pool` or `pg.Client` (npm:pg) to
- * {@linkcode SqlDriver}. Imports nothing at run time.
+ * {@linkcode SqlDriver}. Imports nothing at run time until {@linkcode openStorage} loads npm:pg.
  *
  * @example
  * ```ts ignore
@@ -13,10 +13,24 @@
  * const storage = new PgStorage({ driver });
  * ```
  *
+ * @example One line: the pool, the driver and the storage
+ * ```ts ignore
+ * import { openStorage } from "@heph/pg/node-postgres";
+ *
+ * const { storage, close } = await openStorage(Deno.env.get("DATABASE_URL")!, { migrate: true });
+ * await close();
+ * ```
+ *
  * @module
  */
 
 import type { SqlDriver, SqlResult } from "../src/driver.ts";
+import {
+  type OpenedStorage,
+  openOn,
+  type OpenStorageOptions,
+  splitOpenOptions,
+} from "../src/open_storage.ts";
 import { inTransaction, serialDriver } from "./session.ts";
 
 /**
@@ -71,7 +85,13 @@ export interface NodePostgresPool extends NodePostgresClient {
  * plain `Client`, calls are queued while a transaction runs so no other statement slips into it.
  * The driver never closes what you pass in: end the pool yourself.
  *
- * @param client A `pg.Pool` or `pg.Client` (also Neon's, which share this API).
+ * To make storage operations part of your own transaction, pass the client you checked out and
+ * ran `BEGIN` on: they commit or roll back with your writes. On such a client `transaction`
+ * (so `migrate`) refuses with SQLSTATE `25001` instead of committing your work: a migration
+ * needs a transaction of its own.
+ *
+ * @param client A `pg.Pool` or `pg.Client` (also Neon's, which share this API), or a client
+ *   checked out of a pool.
  * @returns The driver.
  *
  * @example
@@ -127,4 +147,53 @@ async function run(
 ): Promise<SqlResult> {
   const result = await client.query(text, params ? [...params] : undefined);
   return { rows: result.rows, rowCount: result.rowCount ?? result.rows.length };
+}
+
+/**
+ * Options of the node-postgres {@linkcode openStorage}: the storage's, and any option of
+ * `new pg.Pool(…)` (`max`, `ssl`, `connectionTimeoutMillis`, …), passed on as given.
+ *
+ * @example
+ * ```ts
+ * import type { NodePostgresOpenOptions } from "@heph/pg/node-postgres";
+ *
+ * const options: NodePostgresOpenOptions = { schema: "tenant_a", migrate: true, max: 5 };
+ * ```
+ */
+export interface NodePostgresOpenOptions extends OpenStorageOptions {
+  /** Any option of node-postgres' `Pool`. */
+  [poolOption: string]: unknown;
+}
+
+/**
+ * Opens a storage on a connection string in one call: a `pg.Pool` (npm:pg, loaded only when
+ * this function runs), the driver and a {@linkcode PgStorage}, migrated first when
+ * `migrate: true`. `close()` ends the pool. Errors of idle pooled connections (a server
+ * restart) are ignored by the pool's listener: the next statement reports them.
+ *
+ * @param url A PostgreSQL connection string.
+ * @param options The schema, `migrate`, the storage hooks, and pool options.
+ * @returns The storage, its driver, and `close`.
+ * @throws {ValidationError} On a bad URL or option.
+ * @throws {MigrationError} When `migrate: true` and the migration fails (the pool is ended).
+ *
+ * @example
+ * ```ts ignore
+ * import { newInstance } from "@heph/pg";
+ * import { openStorage } from "@heph/pg/node-postgres";
+ *
+ * const { storage, close } = await openStorage(Deno.env.get("DATABASE_URL")!, { migrate: true });
+ * await storage.put(newInstance({ id: "order::1", workflow: "Shop.Order" }));
+ * await close();
+ * ```
+ */
+export async function openStorage(
+  url: string,
+  options?: NodePostgresOpenOptions,
+): Promise<OpenedStorage> {
+  const { own, client } = splitOpenOptions(url, options);
+  const { default: pg } = await import("pg");
+  const pool = new pg.Pool({ ...client, connectionString: url });
+  pool.on("error", () => {});
+  return await openOn(nodePostgresDriver(pool), () => pool.end(), own);
 }

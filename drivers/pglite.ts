@@ -19,6 +19,7 @@
  */
 
 import type { SqlDriver, SqlResult } from "../src/driver.ts";
+import { insideTransactionError } from "./session.ts";
 
 /**
  * What a PGlite query resolves to.
@@ -85,7 +86,11 @@ export interface PGliteClient extends PGliteTransaction {
  * printing an error would print the instance being written; the driver makes that property
  * non-enumerable (it is still there), as postgres.js does by default.
  *
- * @param db A `PGlite` instance, in memory or on a directory.
+ * Pass the `tx` of your own `db.transaction(tx => …)` instead, and every storage operation
+ * joins your transaction: it commits or rolls back with your own writes. Such a driver refuses
+ * `transaction` (so `migrate`) with SQLSTATE `25001`: a migration needs a transaction of its own.
+ *
+ * @param db A `PGlite` instance, in memory or on a directory, or the `tx` of `db.transaction`.
  * @returns The driver.
  *
  * @example
@@ -99,12 +104,19 @@ export interface PGliteClient extends PGliteTransaction {
  * await db.close();
  * ```
  */
-export function pgliteDriver(db: PGliteClient): SqlDriver {
+export function pgliteDriver(db: PGliteClient | PGliteTransaction): SqlDriver {
+  if (typeof (db as PGliteClient).transaction !== "function") {
+    return {
+      query: (text, params) => run(db, text, params),
+      transaction: () => Promise.reject(insideTransactionError()),
+    };
+  }
+  const client = db as PGliteClient;
   return {
     query: (text, params) => run(db, text, params),
     async transaction(statements) {
       try {
-        return await db.transaction(async (tx) => {
+        return await client.transaction(async (tx) => {
           const results: SqlResult[] = [];
           for (const { text, params } of statements) results.push(await run(tx, text, params));
           return results;

@@ -1,6 +1,7 @@
 /**
  * The postgres.js driver: adapts the user's own `postgres(url)` client (npm:postgres) to
- * {@linkcode SqlDriver}. Imports nothing at run time.
+ * {@linkcode SqlDriver}. Imports nothing at run time until {@linkcode openStorage} loads
+ * npm:postgres.
  *
  * @example
  * ```ts ignore
@@ -14,11 +15,26 @@
  * const storage = new PgStorage({ driver });
  * ```
  *
+ * @example One line: the client, the driver and the storage
+ * ```ts ignore
+ * import { openStorage } from "@heph/pg/postgres-js";
+ *
+ * const { storage, close } = await openStorage(Deno.env.get("DATABASE_URL")!, { migrate: true });
+ * await close();
+ * ```
+ *
  * @module
  */
 
 import type { SqlDriver, SqlResult } from "../src/driver.ts";
 import { ValidationError } from "../src/errors.ts";
+import {
+  type OpenedStorage,
+  openOn,
+  type OpenStorageOptions,
+  splitOpenOptions,
+} from "../src/open_storage.ts";
+import { insideTransactionError } from "./session.ts";
 
 /**
  * What a postgres.js query resolves to: an array of rows with the command's row `count`.
@@ -54,6 +70,14 @@ export interface PostgresJsRows extends Iterable<Record<string, unknown>> {
 export interface PostgresJsTransaction {
   /** Runs a statement with `$n` parameters (lazily: it is sent once awaited). */
   unsafe(query: string, parameters?: unknown[]): PromiseLike<PostgresJsRows>;
+  /** The client's parsed options; only `transform` is looked at. */
+  readonly options?: {
+    readonly transform?: {
+      readonly column?: { readonly from?: unknown };
+      readonly value?: { readonly from?: unknown };
+      readonly row?: { readonly from?: unknown };
+    };
+  };
 }
 
 /**
@@ -70,14 +94,6 @@ export interface PostgresJsTransaction {
 export interface PostgresJsSql extends PostgresJsTransaction {
   /** Runs `fn` in a transaction on one reserved connection: COMMIT when it resolves, else ROLLBACK. */
   begin(fn: (tx: PostgresJsTransaction) => Promise<SqlResult[]>): Promise<SqlResult[]>;
-  /** The client's parsed options; only `transform` is looked at. */
-  readonly options?: {
-    readonly transform?: {
-      readonly column?: { readonly from?: unknown };
-      readonly value?: { readonly from?: unknown };
-      readonly row?: { readonly from?: unknown };
-    };
-  };
 }
 
 /**
@@ -96,7 +112,12 @@ export interface PostgresJsSql extends PostgresJsTransaction {
  * - postgres.js prints the server's notices (`schema … already exists, skipping` when `migrate`
  *   runs again) with `console.log` unless you pass `onnotice`.
  *
- * @param sql A `postgres(url, options)` client.
+ * Pass the `tx` of your own `sql.begin(tx => …)` instead of the client, and every storage
+ * operation joins your transaction: it commits or rolls back with your own writes. Such a
+ * driver refuses `transaction` (so `migrate`) with SQLSTATE `25001`: a migration needs a
+ * transaction of its own.
+ *
+ * @param sql A `postgres(url, options)` client, or the `tx` of `sql.begin`.
  * @returns The driver.
  * @throws {ValidationError} When the client transforms the columns, values or rows it reads.
  *
@@ -111,7 +132,7 @@ export interface PostgresJsSql extends PostgresJsTransaction {
  * await sql.end();
  * ```
  */
-export function postgresJsDriver(sql: PostgresJsSql): SqlDriver {
+export function postgresJsDriver(sql: PostgresJsSql | PostgresJsTransaction): SqlDriver {
   const transform = sql.options?.transform;
   const transformed = (["column", "value", "row"] as const)
     .filter((kind) => typeof transform?.[kind]?.from === "function");
@@ -121,10 +142,17 @@ export function postgresJsDriver(sql: PostgresJsSql): SqlDriver {
         `which changes the rows the core reads; use a client without transform.${transformed[0]}`,
     );
   }
+  if (typeof (sql as PostgresJsSql).begin !== "function") {
+    return {
+      query: (text, params) => run(sql, text, params),
+      transaction: () => Promise.reject(insideTransactionError()),
+    };
+  }
+  const client = sql as PostgresJsSql;
   return {
-    query: (text, params) => run(sql, text, params),
+    query: (text, params) => run(client, text, params),
     transaction: (statements) =>
-      sql.begin(async (tx) => {
+      client.begin(async (tx) => {
         const results: SqlResult[] = [];
         for (const { text, params } of statements) results.push(await run(tx, text, params));
         return results;
@@ -139,4 +167,59 @@ async function run(
 ): Promise<SqlResult> {
   const result = await sql.unsafe(text, params ? [...params] : []);
   return { rows: [...result], rowCount: result.count ?? result.length };
+}
+
+/**
+ * Options of the postgres.js {@linkcode openStorage}: the storage's, and any option of
+ * `postgres(url, …)` (`max`, `ssl`, `idle_timeout`, …), passed on as given.
+ *
+ * @example
+ * ```ts
+ * import type { PostgresJsOpenOptions } from "@heph/pg/postgres-js";
+ *
+ * const options: PostgresJsOpenOptions = { schema: "tenant_a", migrate: true, max: 5 };
+ * ```
+ */
+export interface PostgresJsOpenOptions extends OpenStorageOptions {
+  /** Any option of postgres.js' `postgres(url, options)`. */
+  [clientOption: string]: unknown;
+}
+
+/**
+ * Opens a storage on a connection string in one call: a postgres.js client (npm:postgres,
+ * loaded only when this function runs), the driver and a {@linkcode PgStorage}, migrated first
+ * when `migrate: true`. The server's notices are not printed unless you pass `onnotice`.
+ * `close()` ends the client.
+ *
+ * @param url A PostgreSQL connection string.
+ * @param options The schema, `migrate`, the storage hooks, and client options.
+ * @returns The storage, its driver, and `close`.
+ * @throws {ValidationError} On a bad URL or option, or a client option that transforms rows.
+ * @throws {MigrationError} When `migrate: true` and the migration fails (the client is ended).
+ *
+ * @example
+ * ```ts ignore
+ * import { newInstance } from "@heph/pg";
+ * import { openStorage } from "@heph/pg/postgres-js";
+ *
+ * const { storage, close } = await openStorage(Deno.env.get("DATABASE_URL")!, { migrate: true });
+ * await storage.put(newInstance({ id: "order::1", workflow: "Shop.Order" }));
+ * await close();
+ * ```
+ */
+export async function openStorage(
+  url: string,
+  options?: PostgresJsOpenOptions,
+): Promise<OpenedStorage> {
+  const { own, client } = splitOpenOptions(url, options);
+  const { default: postgres } = await import("postgres");
+  const sql = postgres(url, { onnotice: () => {}, ...client });
+  let driver: SqlDriver;
+  try {
+    driver = postgresJsDriver(sql);
+  } catch (error) {
+    await sql.end();
+    throw error;
+  }
+  return await openOn(driver, () => sql.end(), own);
 }

@@ -37,8 +37,45 @@ export async function inTransaction(
 }
 
 /**
+ * The error for a transaction asked of a driver that runs inside the caller's own transaction:
+ * migrations and grants commit on their own, so they cannot share a transaction they do not
+ * control. Its
+ * `code` is PostgreSQL's SQLSTATE for "active SQL transaction".
+ *
+ * @returns The error.
+ */
+export function insideTransactionError(): Error {
+  return Object.assign(
+    new Error(
+      "Cannot run a transaction inside your open transaction: migrate() and grantRuntimeAccess() commit on their own, so run them on a pool or on a connection outside any transaction",
+    ),
+    { code: "25001" },
+  );
+}
+
+/**
+ * Throws {@linkcode insideTransactionError} when the connection is inside a transaction block
+ * (the user's BEGIN), where a BEGIN would be ignored and the COMMIT would commit the user's
+ * work. A SAVEPOINT is the exact test: outside a block it fails with SQLSTATE 25P01.
+ *
+ * @param run Runs one statement on the connection.
+ */
+async function refuseInsideTransaction(run: RunStatement): Promise<void> {
+  try {
+    await run("SAVEPOINT heph_transaction_probe");
+  } catch (error) {
+    if ((error as { code?: unknown })?.code === "25P01") return;
+    throw error;
+  }
+  await run("RELEASE SAVEPOINT heph_transaction_probe").catch(() => undefined);
+  throw insideTransactionError();
+}
+
+/**
  * A driver over one connection (a client, not a pool): calls run one after another, so a
- * transaction's statements are never interleaved with others.
+ * transaction's statements are never interleaved with others. The connection may be inside
+ * the caller's own transaction: statements then commit or roll back with it, and `transaction`
+ * refuses with {@linkcode insideTransactionError} rather than commit the caller's work.
  *
  * @param run Runs one statement on the connection.
  * @returns The driver.
@@ -52,6 +89,10 @@ export function serialDriver(run: RunStatement): SqlDriver {
   };
   return {
     query: (text, params) => exclusive(() => run(text, params)),
-    transaction: (statements) => exclusive(() => inTransaction(run, statements)),
+    transaction: (statements) =>
+      exclusive(async () => {
+        await refuseInsideTransaction(run);
+        return await inTransaction(run, statements);
+      }),
   };
 }

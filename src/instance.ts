@@ -58,16 +58,21 @@ export interface HistoryEntry {
 /**
  * The context an instance carries: its initial data and each step's result.
  *
+ * @typeParam I The type of `initial`; a promise the caller makes, not checked at run time.
+ *
  * @example
  * ```ts
  * import type { InstanceContext } from "@heph/pg";
  *
- * const context: InstanceContext = { initial: { order_id: 123 }, steps: { validate: { ok: true } } };
+ * const context: InstanceContext<{ order_id: number }> = {
+ *   initial: { order_id: 123 },
+ *   steps: { validate: { ok: true } },
+ * };
  * ```
  */
-export interface InstanceContext {
+export interface InstanceContext<I extends object = Record<string, unknown>> {
   /** The data the instance was started with. */
-  initial: Record<string, unknown>;
+  initial: I;
   /** Results keyed by step reference. */
   steps: Record<string, unknown>;
 }
@@ -75,7 +80,10 @@ export interface InstanceContext {
 /**
  * A workflow instance, as the engine holds it in memory.
  *
- * @example
+ * @typeParam I The type of `context.initial` (`Record<string, unknown>` by default). It is a
+ *   promise the caller makes: the store does not check it when reading rows back.
+ *
+ * @example Untyped
  * ```ts
  * import { newInstance, type WorkflowInstance } from "@heph/pg";
  *
@@ -83,8 +91,23 @@ export interface InstanceContext {
  * instance.status = "running";
  * instance.activeSteps.add("validate");
  * ```
+ *
+ * @example Typed initial data
+ * ```ts
+ * import { newInstance, type WorkflowInstance } from "@heph/pg";
+ *
+ * interface Order {
+ *   order_id: number;
+ * }
+ * const instance: WorkflowInstance<Order> = newInstance<Order>({
+ *   id: "order::1",
+ *   workflow: "Shop.Order",
+ *   initial: { order_id: 1 },
+ * });
+ * const orderId: number = instance.context.initial.order_id;
+ * ```
  */
-export interface WorkflowInstance {
+export interface WorkflowInstance<I extends object = Record<string, unknown>> {
   /** Business-key id, 1 to 255 characters, such as "order::123". */
   id: string;
   /** The workflow's name, such as "Shop.OrderWorkflow". */
@@ -96,7 +119,7 @@ export interface WorkflowInstance {
   /** The lifecycle status. */
   status: InstanceStatus;
   /** Initial data and step results. */
-  context: InstanceContext;
+  context: InstanceContext<I>;
   /** Per-step configuration, keyed by step reference. */
   stepConfigs: Record<string, unknown>;
   /** Steps currently running. */
@@ -114,6 +137,8 @@ export interface WorkflowInstance {
 /**
  * A workflow instance as read back from a store, with the store's bookkeeping.
  *
+ * @typeParam I The type of `context.initial`, as for {@linkcode WorkflowInstance}.
+ *
  * @example
  * ```ts
  * import { MemoryStorage, newInstance, type StoredInstance } from "@heph/pg";
@@ -124,7 +149,8 @@ export interface WorkflowInstance {
  * stored?.revision; // 1
  * ```
  */
-export interface StoredInstance extends WorkflowInstance {
+export interface StoredInstance<I extends object = Record<string, unknown>>
+  extends WorkflowInstance<I> {
   /** 1 after the first put, one more after each later put. */
   revision: number;
   /** Who holds the instance's lease and until when, or null when it is not leased. */
@@ -156,6 +182,8 @@ export interface InstanceLease {
 /**
  * What {@linkcode newInstance} needs.
  *
+ * @typeParam I The type of `initial`.
+ *
  * @example
  * ```ts
  * import type { NewInstanceInput } from "@heph/pg";
@@ -163,7 +191,7 @@ export interface InstanceLease {
  * const input: NewInstanceInput = { id: "order::1", workflow: "Shop.Order", initial: { n: 1 } };
  * ```
  */
-export interface NewInstanceInput {
+export interface NewInstanceInput<I extends object = Record<string, unknown>> {
   /** Business-key id. */
   id: string;
   /** Workflow name. */
@@ -171,12 +199,16 @@ export interface NewInstanceInput {
   /** Workflow version; 1 when omitted. */
   workflowVersion?: number;
   /** Initial context data; `{}` when omitted. */
-  initial?: Record<string, unknown>;
+  initial?: I;
 }
 
 /**
  * Makes a pending instance with empty step sets, results, metadata and history.
  *
+ * The type parameter `I` is never inferred from `initial`: name it (`newInstance<Order>(…)`) to
+ * have `initial` checked against it, or leave it out for `Record<string, unknown>`.
+ *
+ * @typeParam I The type of `context.initial`.
  * @param input The id, workflow, and optionally the version and initial data.
  * @returns A fresh pending instance (not yet stored).
  *
@@ -188,14 +220,16 @@ export interface NewInstanceInput {
  * instance.status; // "pending"
  * ```
  */
-export function newInstance(input: NewInstanceInput): WorkflowInstance {
+export function newInstance<I extends object = Record<string, unknown>>(
+  input: NewInstanceInput<NoInfer<I>>,
+): WorkflowInstance<I> {
   return {
     id: input.id,
     workflow: input.workflow,
     workflowVersion: input.workflowVersion ?? 1,
     currentStep: null,
     status: "pending",
-    context: { initial: input.initial ?? {}, steps: {} },
+    context: { initial: input.initial ?? ({} as I), steps: {} },
     stepConfigs: {},
     activeSteps: new Set(),
     completedSteps: new Set(),

@@ -33,8 +33,12 @@ import type {
   Page,
   PageOptions,
   PruneOptions,
+  PutManyResult,
   PutOptions,
   PutResult,
+  ReleaseLeaseOptions,
+  RenewLeaseResult,
+  ScanOptions,
   Storage,
 } from "./storage.ts";
 
@@ -76,7 +80,7 @@ export class MemoryStorage implements Storage {
    * @param id The instance id.
    * @returns A fresh copy of the instance, or null.
    */
-  get(id: string): Promise<StoredInstance | null> {
+  get<I extends object = Record<string, unknown>>(id: string): Promise<StoredInstance<I> | null> {
     return attempt(() => {
       const entry = this.#entries.get(validateId(id));
       return entry ? decode(entry) : null;
@@ -90,7 +94,7 @@ export class MemoryStorage implements Storage {
    * @param options An optional expected revision and owner.
    * @returns The revision now stored.
    */
-  put(instance: WorkflowInstance, options?: PutOptions): Promise<PutResult> {
+  put(instance: WorkflowInstance<object>, options?: PutOptions): Promise<PutResult> {
     return attempt(() => {
       const { expectedRevision: expected, owner } = validatePut(options);
       const row = encodeInstance(instance);
@@ -114,7 +118,7 @@ export class MemoryStorage implements Storage {
    * @param instances The instances; each id at most once.
    * @returns The revisions now stored, in the order given.
    */
-  putMany(instances: readonly WorkflowInstance[]): Promise<{ revisions: number[] }> {
+  putMany(instances: readonly WorkflowInstance<object>[]): Promise<PutManyResult> {
     return attempt(() => {
       const rows = encodeInstances(instances);
       const now = Date.now();
@@ -139,8 +143,10 @@ export class MemoryStorage implements Storage {
    * @param filter Which instances; `{}` for all.
    * @returns Fresh copies of the matches.
    */
-  query(filter: InstanceFilter): Promise<StoredInstance[]> {
-    return attempt(() => this.#matching(validateFilter(filter)).map(decode));
+  query<I extends object = Record<string, unknown>>(
+    filter: InstanceFilter,
+  ): Promise<StoredInstance<I>[]> {
+    return attempt(() => this.#matching(validateFilter(filter)).map(decode<I>));
   }
 
   /**
@@ -150,7 +156,10 @@ export class MemoryStorage implements Storage {
    * @param options The page size and cursor.
    * @returns The page and the next cursor.
    */
-  page(filter: InstanceFilter, options: PageOptions): Promise<Page> {
+  page<I extends object = Record<string, unknown>>(
+    filter: InstanceFilter,
+    options: PageOptions,
+  ): Promise<Page<I>> {
     return attempt(() => {
       const { limit, cursor, skipCorrupt } = validatePage(options);
       const checked = validateFilter(filter);
@@ -165,8 +174,8 @@ export class MemoryStorage implements Storage {
       const nextCursor = last
         ? encodeCursor({ insertedAt: cursorTime(last.insertedAt), id: last.row.id })
         : null;
-      if (!skipCorrupt) return { items: items.map(decode), nextCursor };
-      const { healthy, corrupt } = decodeEach(items);
+      if (!skipCorrupt) return { items: items.map(decode<I>), nextCursor };
+      const { healthy, corrupt } = decodeEach<I>(items);
       return { items: healthy, nextCursor, corrupt };
     });
   }
@@ -178,11 +187,11 @@ export class MemoryStorage implements Storage {
    * @param options `batchSize` (100 by default).
    * @returns The instances, in insertion order.
    */
-  scan(
+  scan<I extends object = Record<string, unknown>>(
     filter: InstanceFilter,
-    options: { batchSize?: number } = {},
-  ): AsyncGenerator<StoredInstance, void, undefined> {
-    return scanPages((f, o) => this.page(f, o), filter, options?.batchSize);
+    options: ScanOptions = {},
+  ): AsyncGenerator<StoredInstance<I>, void, undefined> {
+    return scanPages((f, o) => this.page<I>(f, o), filter, options?.batchSize);
   }
 
   /**
@@ -202,7 +211,9 @@ export class MemoryStorage implements Storage {
    * @param options The owner, duration, limit and filter.
    * @returns The instances now leased to the owner.
    */
-  claim(options: ClaimOptions): Promise<StoredInstance[]> {
+  claim<I extends object = Record<string, unknown>>(
+    options: ClaimOptions,
+  ): Promise<StoredInstance<I>[]> {
     return attempt(() => {
       const { owner, leaseMs, limit, filter } = validateClaim(options);
       const now = Date.now();
@@ -210,7 +221,7 @@ export class MemoryStorage implements Storage {
         .filter((entry) => entry.lease === null || entry.lease.expiresAt <= now)
         .slice(0, limit);
       const lease = { owner, expiresAt: now + leaseMs };
-      const { healthy, corrupt } = decodeEach(picked.map((entry) => ({ ...entry, lease })));
+      const { healthy, corrupt } = decodeEach<I>(picked.map((entry) => ({ ...entry, lease })));
       // Like PgStorage: a claim that meets a corrupt row keeps no lease and throws.
       if (corrupt.length > 0) throw corrupt[0];
       for (const entry of picked) entry.lease = { ...lease };
@@ -225,7 +236,7 @@ export class MemoryStorage implements Storage {
    * @param options The owner and the new duration.
    * @returns The new expiry.
    */
-  renewLease(id: string, options: LeaseOptions): Promise<{ expiresAt: Date }> {
+  renewLease(id: string, options: LeaseOptions): Promise<RenewLeaseResult> {
     return attempt(() => {
       const { owner, leaseMs } = validateLease(options, true);
       const now = Date.now();
@@ -241,7 +252,7 @@ export class MemoryStorage implements Storage {
    * @param id The instance id.
    * @param options The owner.
    */
-  releaseLease(id: string, options: { owner: string }): Promise<void> {
+  releaseLease(id: string, options: ReleaseLeaseOptions): Promise<void> {
     return attempt(() => {
       const { owner } = validateLease(options, false);
       this.#heldBy(validateId(id), owner, Date.now()).lease = null;
@@ -312,14 +323,14 @@ function liveLeaseOfAnother(
 }
 
 /** Decodes every entry, keeping the healthy instances and the corrupt rows' errors apart. */
-function decodeEach(
+function decodeEach<I extends object>(
   entries: Entry[],
-): { healthy: StoredInstance[]; corrupt: CorruptRecordError[] } {
-  const healthy: StoredInstance[] = [];
+): { healthy: StoredInstance<I>[]; corrupt: CorruptRecordError[] } {
+  const healthy: StoredInstance<I>[] = [];
   const corrupt: CorruptRecordError[] = [];
   for (const entry of entries) {
     try {
-      healthy.push(decode(entry));
+      healthy.push(decode<I>(entry));
     } catch (error) {
       if (!(error instanceof CorruptRecordError)) throw error;
       corrupt.push(error);
@@ -328,7 +339,8 @@ function decodeEach(
   return { healthy, corrupt };
 }
 
-function decode(entry: Entry): StoredInstance {
+/** Decodes an entry as the caller's type: `I` is the caller's promise, as on PostgreSQL. */
+function decode<I extends object>(entry: Entry): StoredInstance<I> {
   return decodeInstance({
     id: entry.row.id,
     workflow: entry.row.workflow,
@@ -340,7 +352,7 @@ function decode(entry: Entry): StoredInstance {
     updated_at: entry.updatedAt,
     lease_owner: entry.lease?.owner ?? null,
     lease_expires_at: entry.lease?.expiresAt ?? null,
-  });
+  }) as StoredInstance<I>;
 }
 
 /** Orders [epoch microseconds, id] positions: time, then id. */

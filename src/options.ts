@@ -26,14 +26,6 @@ import { dateTimeValue, isPlainObject, TypedJsonWriter } from "./typed_json.ts";
 /**
  * A filter that passed {@linkcode validateFilter}: frozen, without `undefined` keys, statuses
  * deduplicated, and `contextContains` encoded as it is stored (`contextDocument`).
- *
- * @example
- * ```ts
- * import { validateFilter, type CheckedFilter } from "@heph/pg";
- *
- * const checked: CheckedFilter = validateFilter({ contextContains: { initial: { at: new Date(0) } } });
- * checked.contextDocument; // { initial: { at: "1970-01-01T00:00:00.000Z" } }
- * ```
  */
 export interface CheckedFilter extends Readonly<InstanceFilter> {
   /** `contextContains` in its stored JSON form. */
@@ -99,13 +91,6 @@ const FILTER_KEYS = Object.keys(CHECKS);
  * @param extra Other keys the caller accepts alongside the filter (such as claim's `owner`).
  * @returns The checked filter.
  * @throws {ValidationError} On an unknown key or an invalid value.
- *
- * @example
- * ```ts
- * import { validateFilter } from "@heph/pg";
- *
- * validateFilter({ status: "running", workflow: undefined }); // { status: "running" }
- * ```
  */
 export function validateFilter(filter: unknown, extra: readonly string[] = []): CheckedFilter {
   if (!isPlainObject(filter)) {
@@ -141,16 +126,6 @@ function encodeContainment(value: unknown): unknown {
 
 /**
  * What {@linkcode matchesFilter} looks at: an instance's columns and its stored context.
- *
- * @example
- * ```ts
- * import type { FilterSubject } from "@heph/pg";
- *
- * const subject: FilterSubject = {
- *   id: "a", workflow: "W", workflowVersion: 1, status: "running",
- *   insertedAt: 0, updatedAt: 0, context: () => ({ initial: {}, steps: {} }),
- * };
- * ```
  */
 export interface FilterSubject {
   /** The id. */
@@ -176,17 +151,6 @@ export interface FilterSubject {
  * @param subject The instance's columns and stored context.
  * @param filter A filter returned by {@linkcode validateFilter}.
  * @returns True when every key holds.
- *
- * @example
- * ```ts
- * import { matchesFilter, validateFilter } from "@heph/pg";
- *
- * const subject = {
- *   id: "a", workflow: "Shop.Order", workflowVersion: 1, status: "running" as const,
- *   insertedAt: 0, updatedAt: 0, context: () => ({ initial: { n: 1 }, steps: {} }),
- * };
- * matchesFilter(subject, validateFilter({ workflowFamily: "Shop.", contextContains: { initial: { n: 1 } } })); // true
- * ```
  */
 export function matchesFilter(subject: FilterSubject, filter: CheckedFilter): boolean {
   return (filter.id === undefined || subject.id === filter.id) &&
@@ -211,13 +175,6 @@ export function matchesFilter(subject: FilterSubject, filter: CheckedFilter): bo
  * @param value The option as given.
  * @returns The revision, or undefined when absent.
  * @throws {ValidationError} When it is not a non-negative integer.
- *
- * @example
- * ```ts
- * import { validateExpectedRevision } from "@heph/pg";
- *
- * validateExpectedRevision(0); // 0
- * ```
  */
 export function validateExpectedRevision(value: unknown): number | undefined {
   if (value === undefined) return undefined;
@@ -272,13 +229,6 @@ function optionsObject(
  * @param options As given (undefined for none).
  * @returns The expected revision and owner, each undefined when absent.
  * @throws {ValidationError} On an unknown key or an invalid value.
- *
- * @example
- * ```ts
- * import { validatePut } from "@heph/pg";
- *
- * validatePut({ expectedRevision: 3 }); // { expectedRevision: 3, owner: undefined }
- * ```
  */
 export function validatePut(
   options: unknown,
@@ -298,13 +248,6 @@ export function validatePut(
  * @param options As given.
  * @returns The owner, lease duration, limit, and the checked filter.
  * @throws {ValidationError} On a bad owner, duration, limit or filter.
- *
- * @example
- * ```ts
- * import { validateClaim } from "@heph/pg";
- *
- * validateClaim({ owner: "w1", leaseMs: 1000, status: "waiting" }).limit; // 1
- * ```
  */
 export function validateClaim(
   options: ClaimOptions,
@@ -325,13 +268,6 @@ export function validateClaim(
  * @param withDuration Whether `leaseMs` is required.
  * @returns The owner and the duration (0 when not required).
  * @throws {ValidationError} On a bad owner or duration.
- *
- * @example
- * ```ts
- * import { validateLease } from "@heph/pg";
- *
- * validateLease({ owner: "w1", leaseMs: 5000 }, true); // { owner: "w1", leaseMs: 5000 }
- * ```
  */
 export function validateLease(
   options: LeaseOptions | { owner: string },
@@ -350,13 +286,6 @@ export function validateLease(
  * @param options As given.
  * @returns The limit and the cursor, or null.
  * @throws {ValidationError} On a bad limit or a cursor that is not a string.
- *
- * @example
- * ```ts
- * import { validatePage } from "@heph/pg";
- *
- * validatePage({ limit: 50 }); // { limit: 50, cursor: null, skipCorrupt: false }
- * ```
  */
 export function validatePage(
   options: PageOptions,
@@ -381,13 +310,6 @@ export function validatePage(
  * @param options As given.
  * @returns The statuses, the moment and the limit.
  * @throws {ValidationError} On bad statuses, a missing or invalid `olderThan`, or a bad limit.
- *
- * @example
- * ```ts
- * import { validatePrune } from "@heph/pg";
- *
- * validatePrune({ olderThan: new Date(0) }).statusIn; // ["completed", "failed"]
- * ```
  */
 export function validatePrune(
   options: PruneOptions,

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { SqlDriver } from "./driver.ts";
+import type { SqlDriver, SqlResult } from "./driver.ts";
 import {
   ConflictError,
   CorruptRecordError,
@@ -44,10 +44,67 @@ import type {
   Page,
   PageOptions,
   PruneOptions,
+  PutManyResult,
   PutOptions,
   PutResult,
+  ReleaseLeaseOptions,
+  RenewLeaseResult,
+  ScanOptions,
   Storage,
 } from "./storage.ts";
+
+/**
+ * The storage operations {@linkcode PgStorage} runs, one SQL statement each.
+ *
+ * @example
+ * ```ts
+ * import type { QueryOperation } from "@heph/pg";
+ *
+ * const writes: QueryOperation[] = ["put", "putMany", "delete", "prune"];
+ * ```
+ */
+export type QueryOperation =
+  | "get"
+  | "put"
+  | "putMany"
+  | "delete"
+  | "query"
+  | "page"
+  | "count"
+  | "claim"
+  | "renewLease"
+  | "releaseLease"
+  | "prune";
+
+/**
+ * What a statement is about, known before it runs: what {@linkcode QueryWrapper} receives.
+ * Never parameter values or instance state.
+ *
+ * @example
+ * ```ts
+ * import type { QueryInfo } from "@heph/pg";
+ *
+ * const info: QueryInfo = {
+ *   operation: "get",
+ *   schema: "public",
+ *   table: "workflow_instances",
+ *   instanceId: "order::1",
+ *   sql: "SELECT …",
+ * };
+ * ```
+ */
+export interface QueryInfo {
+  /** The storage operation. */
+  operation: QueryOperation;
+  /** The schema of the table. */
+  schema: string;
+  /** The table, without its schema. */
+  table: "workflow_instances";
+  /** The instance the operation is about, for get, put, delete, renewLease and releaseLease. */
+  instanceId?: string;
+  /** The SQL text (placeholders only; parameter values are never passed). */
+  sql: string;
+}
 
 /**
  * What {@linkcode PgStorageOptions.onQuery} receives after each statement: never parameter values.
@@ -56,14 +113,18 @@ import type {
  * ```ts
  * import type { QueryEvent } from "@heph/pg";
  *
- * const event: QueryEvent = { operation: "get", sql: "SELECT …", durationMs: 0.4, rowCount: 1 };
+ * const event: QueryEvent = {
+ *   operation: "get",
+ *   schema: "public",
+ *   table: "workflow_instances",
+ *   instanceId: "order::1",
+ *   sql: "SELECT …",
+ *   durationMs: 0.4,
+ *   rowCount: 1,
+ * };
  * ```
  */
-export interface QueryEvent {
-  /** The storage operation: `get`, `put`, `putMany`, `delete`, `query`, `page`, `count`, `claim`, `renewLease`, `releaseLease` or `prune`. */
-  operation: string;
-  /** The SQL text (placeholders only; parameter values are never passed). */
-  sql: string;
+export interface QueryEvent extends QueryInfo {
   /** How long the statement took, in milliseconds. */
   durationMs: number;
   /** Rows the statement returned (0 when it failed). */
@@ -71,6 +132,30 @@ export interface QueryEvent {
   /** The error, when it failed. */
   error?: HephError;
 }
+
+/**
+ * Runs around every statement: called before it is sent with what it is about and a `run`
+ * function that sends it, it returns what `run` returned (or throws what it threw). Work done
+ * around `run` (a span started before and ended after, a context made active) is in effect
+ * while the driver runs the statement, so what the driver does nests inside it. `run` throws
+ * the {@linkcode HephError} the operation will throw. `@heph/pg/otel` is one such wrapper;
+ * any tracer or logger can be another.
+ *
+ * @example Time each statement with a wrapper of your own
+ * ```ts
+ * import type { QueryWrapper } from "@heph/pg";
+ *
+ * const timed: QueryWrapper = async (info, run) => {
+ *   const started = performance.now();
+ *   try {
+ *     return await run();
+ *   } finally {
+ *     console.log(info.operation, info.schema, performance.now() - started);
+ *   }
+ * };
+ * ```
+ */
+export type QueryWrapper = (info: QueryInfo, run: () => Promise<SqlResult>) => Promise<SqlResult>;
 
 /**
  * Options of {@linkcode PgStorage}.
@@ -98,6 +183,11 @@ export interface PgStorageOptions {
    * should return quickly: it runs on the operation's path.
    */
   onQuery?: ((event: QueryEvent) => void) | ((event: QueryEvent) => Promise<unknown>);
+  /**
+   * Runs around every statement, for spans that nest (see {@linkcode QueryWrapper}). It must
+   * call `run` once and return its result.
+   */
+  wrapQuery?: QueryWrapper;
 }
 
 /**
@@ -126,11 +216,12 @@ export class PgStorage implements Storage {
   #driver: SqlDriver;
   #sql: ReturnType<typeof statements>;
   #onQuery: PgStorageOptions["onQuery"];
+  #wrapQuery: QueryWrapper | undefined;
 
   /**
    * Creates a storage over a driver, on one schema.
    *
-   * @param options The driver, the schema and an optional `onQuery` hook.
+   * @param options The driver, the schema and optional `onQuery` and `wrapQuery` hooks.
    * @throws {ValidationError} When the schema is not a lowercase identifier of at most 63 characters.
    */
   constructor(options: PgStorageOptions) {
@@ -142,10 +233,16 @@ export class PgStorage implements Storage {
         `Invalid options: onQuery must be a function, got ${describe(options.onQuery)}`,
       );
     }
+    if (options.wrapQuery !== undefined && typeof options.wrapQuery !== "function") {
+      throw new ValidationError(
+        `Invalid options: wrapQuery must be a function, got ${describe(options.wrapQuery)}`,
+      );
+    }
     this.schema = options.schema ?? DEFAULT_SCHEMA;
     this.#sql = statements(`${quoteSchema(this.schema)}.workflow_instances`);
     this.#driver = options.driver;
     this.#onQuery = options.onQuery;
+    this.#wrapQuery = options.wrapQuery;
   }
 
   /**
@@ -156,8 +253,11 @@ export class PgStorage implements Storage {
    * @throws {ValidationError} On an invalid id.
    * @throws {CorruptRecordError} When the stored row cannot be decoded.
    */
-  async get(id: string): Promise<StoredInstance | null> {
-    const rows = await this.#query("get", this.#sql.get, [validateId(id)]);
+  async get<I extends object = Record<string, unknown>>(
+    id: string,
+  ): Promise<StoredInstance<I> | null> {
+    const checked = validateId(id);
+    const rows = await this.#query("get", this.#sql.get, [checked], checked);
     return rows.length === 0 ? null : decode(rows[0]);
   }
 
@@ -174,12 +274,12 @@ export class PgStorage implements Storage {
    * @throws {ConflictError} When the expected revision does not match; nothing is written.
    * @throws {LeaseConflictError} When another owner holds a live lease; nothing is written.
    */
-  async put(instance: WorkflowInstance, options?: PutOptions): Promise<PutResult> {
+  async put(instance: WorkflowInstance<object>, options?: PutOptions): Promise<PutResult> {
     const { expectedRevision: expected, owner } = validatePut(options);
     const row = encodeInstance(instance);
     const params: unknown[] = [row.id, row.workflow, row.workflowVersion, row.status, row.state];
     if (expected === undefined && owner === undefined) {
-      const rows = await this.#query("put", this.#sql.upsert, params);
+      const rows = await this.#query("put", this.#sql.upsert, params, row.id);
       return { revision: Number(rows[0].revision) };
     }
     let text: string;
@@ -191,7 +291,7 @@ export class PgStorage implements Storage {
       text = this.#sql.update(owner !== undefined);
     }
     if (owner !== undefined && expected !== 0) params[5] = owner;
-    const [result] = await this.#query("put", text, params);
+    const [result] = await this.#query("put", text, params, row.id);
     if (result.revision !== null) return { revision: Number(result.revision) };
     if (owner !== undefined && expected !== 0 && heldByAnother(result, owner)) {
       throw leaseConflict(row.id, owner, result);
@@ -209,7 +309,7 @@ export class PgStorage implements Storage {
    * @throws {ValidationError} On an invalid instance or a repeated id (nothing is written).
    * @throws {SerializationError} When a value cannot be stored faithfully (nothing is written).
    */
-  async putMany(instances: readonly WorkflowInstance[]): Promise<{ revisions: number[] }> {
+  async putMany(instances: readonly WorkflowInstance<object>[]): Promise<PutManyResult> {
     const rows = encodeInstances(instances);
     if (rows.length === 0) return { revisions: [] };
     const json = `[${
@@ -231,7 +331,8 @@ export class PgStorage implements Storage {
    * @throws {ValidationError} On an invalid id.
    */
   async delete(id: string): Promise<void> {
-    await this.#query("delete", this.#sql.delete, [validateId(id)]);
+    const checked = validateId(id);
+    await this.#query("delete", this.#sql.delete, [checked], checked);
   }
 
   /**
@@ -242,14 +343,16 @@ export class PgStorage implements Storage {
    * @throws {ValidationError} On an unknown filter key or an invalid value.
    * @throws {CorruptRecordError} When a stored row cannot be decoded (names its id).
    */
-  async query(filter: InstanceFilter): Promise<StoredInstance[]> {
+  async query<I extends object = Record<string, unknown>>(
+    filter: InstanceFilter,
+  ): Promise<StoredInstance<I>[]> {
     const { where, params } = compileFilter(validateFilter(filter));
     const rows = await this.#query(
       "query",
       `${this.#sql.select} ${where} ${this.#sql.order}`,
       params,
     );
-    return rows.map(decode);
+    return rows.map(decode<I>);
   }
 
   /**
@@ -263,7 +366,10 @@ export class PgStorage implements Storage {
    * @throws {ValidationError} On a bad filter, limit or cursor.
    * @throws {CorruptRecordError} When a row cannot be decoded, unless `skipCorrupt`.
    */
-  async page(filter: InstanceFilter, options: PageOptions): Promise<Page> {
+  async page<I extends object = Record<string, unknown>>(
+    filter: InstanceFilter,
+    options: PageOptions,
+  ): Promise<Page<I>> {
     const { limit, cursor, skipCorrupt } = validatePage(options);
     const compiled = compileFilter(validateFilter(filter));
     const conditions = compiled.where === "" ? [] : [compiled.where.slice("WHERE ".length)];
@@ -283,8 +389,8 @@ export class PgStorage implements Storage {
     const nextCursor = last
       ? encodeCursor({ insertedAt: String(last.position), id: String(last.id) })
       : null;
-    if (!skipCorrupt) return { items: items.map(decode), nextCursor };
-    const { healthy, corrupt } = decodeEach(items);
+    if (!skipCorrupt) return { items: items.map(decode<I>), nextCursor };
+    const { healthy, corrupt } = decodeEach<I>(items);
     return { items: healthy, nextCursor, corrupt };
   }
 
@@ -297,11 +403,11 @@ export class PgStorage implements Storage {
    * @returns The instances, in insertion order.
    * @throws {ValidationError} On a bad filter or batch size (when iteration starts).
    */
-  scan(
+  scan<I extends object = Record<string, unknown>>(
     filter: InstanceFilter,
-    options: { batchSize?: number } = {},
-  ): AsyncGenerator<StoredInstance, void, undefined> {
-    return scanPages((f, o) => this.page(f, o), filter, options?.batchSize);
+    options: ScanOptions = {},
+  ): AsyncGenerator<StoredInstance<I>, void, undefined> {
+    return scanPages((f, o) => this.page<I>(f, o), filter, options?.batchSize);
   }
 
   /**
@@ -327,7 +433,9 @@ export class PgStorage implements Storage {
    * @throws {CorruptRecordError} When a row it took cannot be decoded; every lease this claim
    *   took is given back first (a second statement, on this path only).
    */
-  async claim(options: ClaimOptions): Promise<StoredInstance[]> {
+  async claim<I extends object = Record<string, unknown>>(
+    options: ClaimOptions,
+  ): Promise<StoredInstance<I>[]> {
     const { owner, leaseMs, limit, filter } = validateClaim(options);
     const compiled = compileFilter(filter);
     const text = this.#sql.claim(
@@ -337,7 +445,7 @@ export class PgStorage implements Storage {
       compiled.bind(limit),
     );
     const rows = await this.#query("claim", text, compiled.params);
-    const { healthy, corrupt } = decodeEach(rows);
+    const { healthy, corrupt } = decodeEach<I>(rows);
     if (corrupt.length === 0) return healthy;
     // Never keep a lease that is not handed over: give back every one this claim took.
     try {
@@ -358,13 +466,15 @@ export class PgStorage implements Storage {
    * @throws {LeaseConflictError} When the lease is held by someone else, has expired, or the
    *   instance is gone.
    */
-  async renewLease(id: string, options: LeaseOptions): Promise<{ expiresAt: Date }> {
+  async renewLease(id: string, options: LeaseOptions): Promise<RenewLeaseResult> {
     const { owner, leaseMs } = validateLease(options, true);
-    const [row] = await this.#query("renewLease", this.#sql.renew, [
-      validateId(id),
-      owner,
-      leaseMs,
-    ]);
+    const checked = validateId(id);
+    const [row] = await this.#query(
+      "renewLease",
+      this.#sql.renew,
+      [checked, owner, leaseMs],
+      checked,
+    );
     if (row.expires_at === null) throw leaseConflict(id, owner, row);
     return { expiresAt: new Date(Number(row.expires_at)) };
   }
@@ -377,9 +487,10 @@ export class PgStorage implements Storage {
    * @throws {LeaseConflictError} When the lease is held by someone else, has expired, or the
    *   instance is gone.
    */
-  async releaseLease(id: string, options: { owner: string }): Promise<void> {
+  async releaseLease(id: string, options: ReleaseLeaseOptions): Promise<void> {
     const { owner } = validateLease(options, false);
-    const [row] = await this.#query("releaseLease", this.#sql.release, [validateId(id), owner]);
+    const checked = validateId(id);
+    const [row] = await this.#query("releaseLease", this.#sql.release, [checked, owner], checked);
     if (row.released === null) throw leaseConflict(id, owner, row);
   }
 
@@ -399,24 +510,30 @@ export class PgStorage implements Storage {
   }
 
   async #query(
-    operation: string,
+    operation: QueryOperation,
     text: string,
     params: unknown[],
+    instanceId?: string,
   ): Promise<Record<string, unknown>[]> {
     const started = performance.now();
+    const info: QueryInfo = { operation, schema: this.schema, table: TABLE, sql: text };
+    if (instanceId !== undefined) info.instanceId = instanceId;
     let rows: Record<string, unknown>[] = [];
     let failure: HephError | undefined;
+    const run = async (): Promise<SqlResult> => {
+      try {
+        return await this.#driver.query(text, params);
+      } catch (error) {
+        throw (failure = this.#explain(operation, error));
+      }
+    };
     try {
-      rows = (await this.#driver.query(text, params)).rows;
+      rows = (await (this.#wrapQuery ? this.#wrapQuery({ ...info }, run) : run())).rows;
       return rows;
-    } catch (error) {
-      failure = this.#explain(operation, error);
-      throw failure;
     } finally {
       if (this.#onQuery) {
         const event: QueryEvent = {
-          operation,
-          sql: text,
+          ...info,
           durationMs: performance.now() - started,
           rowCount: rows.length,
         };
@@ -432,7 +549,7 @@ export class PgStorage implements Storage {
     }
   }
 
-  #explain(operation: string, error: unknown): HephError {
+  #explain(operation: QueryOperation, error: unknown): HephError {
     const wrapped = toDatabaseError(error);
     if (!(wrapped instanceof DatabaseError)) return wrapped;
     const table = `${quoteSchema(this.schema)}.workflow_instances`;
@@ -469,8 +586,10 @@ export class PgStorage implements Storage {
   }
 }
 
+const TABLE = "workflow_instances";
+
 /** The operations that write: after a lost connection, one of these may have been applied. */
-const WRITES = new Set([
+const WRITES = new Set<QueryOperation>([
   "put",
   "putMany",
   "delete",
@@ -480,19 +599,20 @@ const WRITES = new Set([
   "prune",
 ]);
 
-function decode(row: Record<string, unknown>): StoredInstance {
-  return decodeInstance(row as unknown as InstanceRow);
+/** Decodes a row as the caller's type: `I` is the caller's promise, not checked. */
+function decode<I extends object>(row: Record<string, unknown>): StoredInstance<I> {
+  return decodeInstance(row as unknown as InstanceRow) as StoredInstance<I>;
 }
 
 /** Decodes every row, keeping the healthy instances and the errors of the corrupt rows apart. */
-function decodeEach(
+function decodeEach<I extends object>(
   rows: Record<string, unknown>[],
-): { healthy: StoredInstance[]; corrupt: CorruptRecordError[] } {
-  const healthy: StoredInstance[] = [];
+): { healthy: StoredInstance<I>[]; corrupt: CorruptRecordError[] } {
+  const healthy: StoredInstance<I>[] = [];
   const corrupt: CorruptRecordError[] = [];
   for (const row of rows) {
     try {
-      healthy.push(decode(row));
+      healthy.push(decode<I>(row));
     } catch (error) {
       if (!(error instanceof CorruptRecordError)) throw error;
       corrupt.push(error);

@@ -15,14 +15,14 @@ import type { InstanceFilter, Page, PageOptions } from "./storage.ts";
  * @param batchSize The page size.
  * @returns The instances, in insertion order.
  */
-export async function* scanPages(
-  page: (filter: InstanceFilter, options: PageOptions) => Promise<Page>,
+export async function* scanPages<I extends object>(
+  page: (filter: InstanceFilter, options: PageOptions) => Promise<Page<I>>,
   filter: InstanceFilter,
   batchSize: number | undefined,
-): AsyncGenerator<StoredInstance, void, undefined> {
+): AsyncGenerator<StoredInstance<I>, void, undefined> {
   let cursor: string | null = null;
   do {
-    const next: Page = await page(filter, { limit: batchSize ?? 100, cursor });
+    const next: Page<I> = await page(filter, { limit: batchSize ?? 100, cursor });
     yield* next.items;
     cursor = next.nextCursor;
   } while (cursor !== null);

@@ -198,7 +198,7 @@ export function validateWorkflowVersion(version: unknown): number {
  * JSON.parse(encodeInstance(instance).state).$types; // [[["context", "initial", "at"], "Date"]]
  * ```
  */
-export function encodeInstance(instance: WorkflowInstance): EncodedInstance {
+export function encodeInstance(instance: WorkflowInstance<object>): EncodedInstance {
   if (!isPlainObject(instance)) {
     throw new ValidationError(`Invalid instance: expected an object, got ${describe(instance)}`);
   }
@@ -229,7 +229,7 @@ export function encodeInstance(instance: WorkflowInstance): EncodedInstance {
 }
 
 function encodeState(
-  instance: WorkflowInstance,
+  instance: WorkflowInstance<object>,
   context: Record<string, unknown>,
   writer: TypedJsonWriter,
 ): string {
@@ -269,7 +269,9 @@ function mayHoldUnstorableText(json: string): boolean {
  * @throws {ValidationError} On an invalid instance or a repeated id.
  * @throws {SerializationError} When a value cannot be stored faithfully.
  */
-export function encodeInstances(instances: readonly WorkflowInstance[]): EncodedInstance[] {
+export function encodeInstances(
+  instances: readonly WorkflowInstance<object>[],
+): EncodedInstance[] {
   if (!Array.isArray(instances)) {
     throw new ValidationError(`Invalid instances: expected a list, got ${describe(instances)}`);
   }

@@ -156,6 +156,8 @@ export interface PageOptions {
 /**
  * One page of instances, and where the next one starts.
  *
+ * @typeParam I The type of each instance's `context.initial`.
+ *
  * @example
  * ```ts
  * import type { Page } from "@heph/pg";
@@ -163,9 +165,9 @@ export interface PageOptions {
  * const last: Page = { items: [], nextCursor: null };
  * ```
  */
-export interface Page {
+export interface Page<I extends object = Record<string, unknown>> {
   /** The instances, in insertion order. */
-  items: StoredInstance[];
+  items: StoredInstance<I>[];
   /** Pass it as `cursor` for the next page; null after the last one. */
   nextCursor: string | null;
   /**
@@ -173,6 +175,66 @@ export interface Page {
    * each error naming its row's `id` and what is wrong; absent otherwise.
    */
   corrupt?: CorruptRecordError[];
+}
+
+/**
+ * What {@linkcode Storage.putMany} returns.
+ *
+ * @example
+ * ```ts
+ * import type { PutManyResult } from "@heph/pg";
+ *
+ * const result: PutManyResult = { revisions: [1, 4] };
+ * ```
+ */
+export interface PutManyResult {
+  /** The revision now stored for each instance, in the order given. */
+  revisions: number[];
+}
+
+/**
+ * Options of {@linkcode Storage.scan}.
+ *
+ * @example
+ * ```ts
+ * import type { ScanOptions } from "@heph/pg";
+ *
+ * const options: ScanOptions = { batchSize: 500 };
+ * ```
+ */
+export interface ScanOptions {
+  /** Instances read per statement, 1 to 1000; 100 by default. */
+  batchSize?: number;
+}
+
+/**
+ * What {@linkcode Storage.renewLease} returns.
+ *
+ * @example
+ * ```ts
+ * import type { RenewLeaseResult } from "@heph/pg";
+ *
+ * const result: RenewLeaseResult = { expiresAt: new Date(Date.now() + 30_000) };
+ * ```
+ */
+export interface RenewLeaseResult {
+  /** When the lease now lapses. */
+  expiresAt: Date;
+}
+
+/**
+ * Options of {@linkcode Storage.releaseLease}.
+ *
+ * @example
+ * ```ts
+ * import type { ReleaseLeaseOptions } from "@heph/pg";
+ *
+ * const options: ReleaseLeaseOptions = { owner: "worker-1" };
+ * ```
+ */
+export interface ReleaseLeaseOptions {
+  /** The worker holding the lease. */
+  owner: string;
 }
 
 /**
@@ -215,10 +277,11 @@ export interface Storage {
   /**
    * Reads one instance.
    *
+   * @typeParam I The type of `context.initial` the caller expects (not checked at run time).
    * @param id The instance id.
    * @returns The instance, or null when there is none.
    */
-  get(id: string): Promise<StoredInstance | null>;
+  get<I extends object = Record<string, unknown>>(id: string): Promise<StoredInstance<I> | null>;
   /**
    * Inserts or replaces an instance. The workflow version is fixed by the first insert.
    *
@@ -226,14 +289,14 @@ export interface Storage {
    * @param options An optional expected revision, and the owner for the lease check.
    * @returns The revision now stored.
    */
-  put(instance: WorkflowInstance, options?: PutOptions): Promise<PutResult>;
+  put(instance: WorkflowInstance<object>, options?: PutOptions): Promise<PutResult>;
   /**
    * Inserts or replaces several instances at once, all or nothing, as `put` would one by one.
    *
    * @param instances The instances; each id at most once.
    * @returns The revisions now stored, in the order given.
    */
-  putMany(instances: readonly WorkflowInstance[]): Promise<{ revisions: number[] }>;
+  putMany(instances: readonly WorkflowInstance<object>[]): Promise<PutManyResult>;
   /**
    * Deletes an instance; deleting one that does not exist is not an error.
    *
@@ -243,28 +306,39 @@ export interface Storage {
   /**
    * Lists all instances matching a filter, ordered by insertion time then id.
    *
+   * @typeParam I The type of `context.initial` the caller expects (not checked at run time).
    * @param filter Which instances.
    * @returns The matches.
    */
-  query(filter: InstanceFilter): Promise<StoredInstance[]>;
+  query<I extends object = Record<string, unknown>>(
+    filter: InstanceFilter,
+  ): Promise<StoredInstance<I>[]>;
   /**
    * Reads one page of the instances matching a filter, in insertion order (keyset pagination:
    * stable while others insert, update and delete). A row that cannot be decoded fails the page
    * with its {@linkcode CorruptRecordError}, unless `skipCorrupt` lists it in `corrupt`.
    *
+   * @typeParam I The type of `context.initial` the caller expects (not checked at run time).
    * @param filter Which instances.
    * @param options The page size and the cursor of the previous page.
    * @returns The page and the next cursor.
    */
-  page(filter: InstanceFilter, options: PageOptions): Promise<Page>;
+  page<I extends object = Record<string, unknown>>(
+    filter: InstanceFilter,
+    options: PageOptions,
+  ): Promise<Page<I>>;
   /**
    * Walks every instance matching a filter, one page at a time.
    *
+   * @typeParam I The type of `context.initial` the caller expects (not checked at run time).
    * @param filter Which instances.
    * @param options `batchSize`, the page size (100 by default).
    * @returns The instances, in insertion order.
    */
-  scan(filter: InstanceFilter, options?: { batchSize?: number }): AsyncIterable<StoredInstance>;
+  scan<I extends object = Record<string, unknown>>(
+    filter: InstanceFilter,
+    options?: ScanOptions,
+  ): AsyncIterable<StoredInstance<I>>;
   /**
    * Counts the instances matching a filter.
    *
@@ -279,10 +353,13 @@ export interface Storage {
    * every lease it just took and throws that row's {@linkcode CorruptRecordError} (PgStorage
    * sends a second statement for that, on this path only).
    *
+   * @typeParam I The type of `context.initial` the caller expects (not checked at run time).
    * @param options The owner, the lease duration, the limit and the filter.
    * @returns The instances now leased to `owner`.
    */
-  claim(options: ClaimOptions): Promise<StoredInstance[]>;
+  claim<I extends object = Record<string, unknown>>(
+    options: ClaimOptions,
+  ): Promise<StoredInstance<I>[]>;
   /**
    * Extends a lease the caller holds.
    *
@@ -290,14 +367,14 @@ export interface Storage {
    * @param options The owner and the new duration from now.
    * @returns When the lease now lapses.
    */
-  renewLease(id: string, options: LeaseOptions): Promise<{ expiresAt: Date }>;
+  renewLease(id: string, options: LeaseOptions): Promise<RenewLeaseResult>;
   /**
    * Gives up a lease the caller holds.
    *
    * @param id The instance id.
    * @param options The owner.
    */
-  releaseLease(id: string, options: { owner: string }): Promise<void>;
+  releaseLease(id: string, options: ReleaseLeaseOptions): Promise<void>;
   /**
    * Deletes finished instances last stored before a moment, at most `limit` at a time.
    *

@@ -13,13 +13,6 @@ import { CorruptRecordError, SerializationError } from "./errors.ts";
 
 /**
  * Where a value sits: object keys and array indexes from the root of the stored document.
- *
- * @example
- * ```ts
- * import type { JsonPath } from "@heph/pg";
- *
- * const path: JsonPath = ["context", "initial", "items", 0];
- * ```
  */
 export type JsonPath = (string | number)[];
 
@@ -30,13 +23,6 @@ export type JsonPath = (string | number)[];
  * Tags: `undefined`, `NaN`, `Infinity`, `-Infinity`, `-0`, `Date`, `bigint`, `string`
  * (a string PostgreSQL refuses raw, stored JSON-escaped), `Set`, `Map` (stored as `[key, value]`
  * pairs), `Uint8Array` (base64), `keys` (an object whose keys were escaped).
- *
- * @example
- * ```ts
- * import type { TypeAnnotation } from "@heph/pg";
- *
- * const annotation: TypeAnnotation = [["context", "initial", "at"], "Date"];
- * ```
  */
 export type TypeAnnotation =
   | [path: JsonPath, tag: string]
@@ -83,16 +69,6 @@ const MAX_DEPTH = 1000;
  * Uint8Array (subclasses such as Buffer included: they would come back as their base class),
  * cycles, and nesting deeper than 1000 levels, with a {@linkcode SerializationError} naming
  * the path.
- *
- * @example
- * ```ts
- * import { TypedJsonWriter } from "@heph/pg";
- *
- * const writer = new TypedJsonWriter();
- * const json = JSON.stringify(writer.encode({ at: new Date(0), ids: new Set([1]) }, ["data"]));
- * json; // '{"at":"1970-01-01T00:00:00.000Z","ids":[1]}'
- * writer.annotations; // [[["data", "at"], "Date"], [["data", "ids"], "Set"]]
- * ```
  */
 export class TypedJsonWriter {
   /** The annotations, children before their containers. */
@@ -427,15 +403,6 @@ function define(target: Record<string, unknown>, key: string, value: unknown): v
  * @param root The parsed document (a plain object).
  * @param annotations The annotations, as stored (checked here).
  * @param id The record's id, for errors.
- *
- * @example
- * ```ts
- * import { applyAnnotations } from "@heph/pg";
- *
- * const doc: Record<string, unknown> = { at: "1970-01-01T00:00:00.000Z" };
- * applyAnnotations(doc, [[["at"], "Date"]], "order::1");
- * doc.at instanceof Date; // true
- * ```
  */
 export function applyAnnotations(
   root: Record<string, unknown>,

@@ -38,6 +38,7 @@ import {
 } from "../drivers/deno_postgres.ts";
 import { checkDriverConformance } from "./support/conformance.ts";
 import { checkMigrationRoundTrip } from "./support/driver_checks.ts";
+import { checkCallerTransaction } from "./support/caller_transaction.ts";
 import { withTestSchema } from "./support/test_db.ts";
 
 /** The parts of deno-postgres' module these tests use. */
@@ -48,6 +49,11 @@ interface DenoPostgresModule {
   Client: new (url: string) => DenoPostgresClient & {
     connect(): Promise<void>;
     end(): Promise<void>;
+    createTransaction(name: string): DenoPostgresClient & {
+      begin(): Promise<void>;
+      commit(): Promise<void>;
+      rollback(): Promise<void>;
+    };
   };
 }
 
@@ -122,6 +128,29 @@ if (!modulePath) {
       await checkDriverConformance(t, denoPostgresDriver(client), db.schema);
     } finally {
       await client.end();
+      await db.drop();
+    }
+  });
+
+  Deno.test("deno-postgres: a begun Transaction shares the caller's transaction", async () => {
+    const { Client, Pool } = await load();
+    const db = await withTestSchema("caller_tx_denopg");
+    const pool = new Pool(db.url, 2, true);
+    try {
+      await checkCallerTransaction(denoPostgresDriver(pool), db.schema, async (outcome, work) => {
+        const client = new Client(db.url);
+        await client.connect();
+        try {
+          const transaction = client.createTransaction("business");
+          await transaction.begin();
+          await work(denoPostgresDriver(transaction), (text) => transaction.queryObject({ text }));
+          await (outcome === "commit" ? transaction.commit() : transaction.rollback());
+        } finally {
+          await client.end();
+        }
+      });
+    } finally {
+      await pool.end();
       await db.drop();
     }
   });
