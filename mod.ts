@@ -66,7 +66,7 @@ export {
   validatePrune,
   validatePut,
 } from "./src/options.ts";
-export type { SqlDriver, SqlResult, SqlStatement } from "./src/driver.ts";
+export type { QueryOptions, SqlDriver, SqlResult, SqlStatement } from "./src/driver.ts";
 export {
   type AppliedMigration,
   migrate,

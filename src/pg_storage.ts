@@ -27,6 +27,7 @@ import {
 } from "./options.ts";
 import { compileFilter, statements, timestampParam } from "./pg_sql.ts";
 import { scanPages } from "./scan.ts";
+import { statementName } from "./statement_name.ts";
 import { DEFAULT_SCHEMA, quoteSchema } from "./schema.ts";
 import {
   decodeInstance,
@@ -123,6 +124,8 @@ export class PgStorage implements Storage {
   readonly schema: string;
   #driver: SqlDriver;
   #sql: ReturnType<typeof statements>;
+  /** The fixed statements (their text never varies with the input), by text: their names. */
+  #names: Map<string, string>;
   #onQuery: ((event: QueryEvent) => void) | undefined;
 
   /**
@@ -142,6 +145,20 @@ export class PgStorage implements Storage {
     }
     this.schema = options.schema ?? DEFAULT_SCHEMA;
     this.#sql = statements(`${quoteSchema(this.schema)}.workflow_instances`);
+    const sql = this.#sql;
+    const fixed = [
+      sql.get,
+      sql.upsert,
+      sql.upsertAsOwner,
+      sql.insert,
+      sql.update(false),
+      sql.update(true),
+      sql.putMany,
+      sql.delete,
+      sql.renew,
+      sql.release,
+    ];
+    this.#names = new Map(fixed.map((text) => [text, statementName(text)]));
     this.#driver = options.driver;
     this.#onQuery = options.onQuery;
   }
@@ -391,7 +408,10 @@ export class PgStorage implements Storage {
     let rows: Record<string, unknown>[] = [];
     let failure: HephError | undefined;
     try {
-      rows = (await this.#driver.query(text, params)).rows;
+      const name = this.#names.get(text);
+      rows = (await (name === undefined
+        ? this.#driver.query(text, params)
+        : this.#driver.query(text, params, { name }))).rows;
       return rows;
     } catch (error) {
       failure = this.#explain(operation, error);
