@@ -52,7 +52,12 @@ export type {
   PutResult,
   Storage,
 } from "./src/storage.ts";
-export { PgStorage, type PgStorageOptions, type QueryEvent } from "./src/pg_storage.ts";
+export {
+  type CountEstimate,
+  PgStorage,
+  type PgStorageOptions,
+  type QueryEvent,
+} from "./src/pg_storage.ts";
 export { MemoryStorage } from "./src/memory_storage.ts";
 export {
   type CheckedFilter,

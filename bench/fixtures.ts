@@ -147,7 +147,8 @@ export function handWritten(table: string) {
       RETURNING revision`,
     get: `SELECT ${columns} FROM ${table} WHERE id = $1`,
     byStatus: `SELECT ${columns} FROM ${table} WHERE status = $1 ORDER BY inserted_at, id`,
-    contains: `SELECT ${columns} FROM ${table} WHERE state @> $1::jsonb ORDER BY inserted_at, id`,
+    contains:
+      `SELECT ${columns} FROM ${table} WHERE state -> 'context' @> $1::jsonb ORDER BY inserted_at, id`,
   };
 }
 

@@ -190,7 +190,7 @@ export async function measureOverhead(
             () => storage.query(contains),
             () =>
               handRows(hand.contains, [
-                target.json({ context: { initial: { order_id: BENCH_ORDER } } }),
+                target.json({ initial: { order_id: BENCH_ORDER } }),
               ]),
             1,
           ],
