@@ -140,7 +140,7 @@ async function main(): Promise<void> {
     await migrate(driver, { schema: schemas.heph });
     const storage = new PgStorage({ driver, schema: schemas.heph });
     await migrate(driver, { schema: schemas.nogin });
-    await pool.query(`DROP INDEX "${schemas.nogin}".workflow_instances_state_idx`);
+    await pool.query(`DROP INDEX "${schemas.nogin}".workflow_instances_context_idx`);
     const noGin = new PgStorage({ driver, schema: schemas.nogin });
     const sql = statements(`"${schemas.heph}".workflow_instances`);
     log("peers: setting up Mastra's store (it creates its tables) and LangGraph's");

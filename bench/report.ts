@@ -565,7 +565,7 @@ function peersSection(peers: PeersOutput, serializer: SerializerRow[] | undefine
     "- **PgStorage**: one row per instance, upserted with its revision incremented; `state` is " +
       "jsonb (lz4 where available) with `$types` annotations, so Dates, Sets, Maps, BigInt, -0 " +
       "and undefined come back as they went in; the load returns a typed instance (Dates, Sets, " +
-      "revision, lease). Maintains a GIN index on the whole state for `contextContains` plus " +
+      "revision, lease). Maintains a GIN index on `state -> 'context'` for `contextContains` plus " +
       `B-tree indexes for status, workflow and keyset order: ${indexes("PgStorage")}.`,
     "- **raw node-postgres**: PgStorage's table and SQL, `JSON.stringify` in (Dates become " +
       "strings, Sets become arrays), rows as the driver returns them out: the limit, not a store.",
