@@ -12,13 +12,15 @@
  * 6. scale: 10,000 / 100,000 / 1,000,000 instances: latencies and size on disk;
  * 7. serializer: encode+decode against JSON.stringify+JSON.parse.
  *
- * Usage: `deno task bench [--quick] [--write] [--only=a,b] [--skip=a,b] [--deno-websocket]`,
+ * Usage: `deno task bench [--quick] [--write] [--only=a,b] [--skip=a,b] [--deno-websocket]
+ * [--no-sync-commit]`,
  * sections named overhead, round-trips, peers, workflow, concurrency, scale, serializer. `--quick` (under
  * two minutes) repeats less and stops at 100,000 instances; it prints but writes nothing unless
  * `--write`. A full run of every section writes the report. Every run also saves its results as
  * JSON in the temp dir; `--from=FILE` renders the report from such a file without measuring.
  * `--deno-websocket` runs Neon through Deno's own WebSocket and the test suite's proxy instead
- * of bench/ws_nodelay.ts (to see the Nagle stalls). The database is `DATABASE_URL`, else the
+ * of bench/ws_nodelay.ts (to see the Nagle stalls). `--no-sync-commit` runs the peers and
+ * workflow sessions with `synchronous_commit = off` (a diagnostic; never written as the report). The database is `DATABASE_URL`, else the
  * test harness's (127.0.0.1:5432); every schema it creates is dropped at the end.
  *
  * @module
@@ -137,7 +139,8 @@ async function main(): Promise<void> {
   const skip = listArg("skip") ?? [];
   const sections = SECTIONS.filter((s) => (only ? only.includes(s) : true) && !skip.includes(s));
   const complete = sections.length === SECTIONS.length;
-  const write = Deno.args.includes("--write") || (!quick && complete);
+  const write = !Deno.args.includes("--no-sync-commit") &&
+    (Deno.args.includes("--write") || (!quick && complete));
   const startedAt = Date.now();
   const url = Deno.env.get("DATABASE_URL") || await testDatabaseUrl();
   const settings: BenchSettings = {
@@ -145,6 +148,7 @@ async function main(): Promise<void> {
     iterations: quick ? 40 : 300,
     warmup: quick ? 8 : 30,
     url,
+    asyncCommit: Deno.args.includes("--no-sync-commit"),
     startedAt,
     log: (message) => console.log(`${clock(startedAt)} ${message}`),
   };

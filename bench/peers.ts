@@ -83,6 +83,7 @@ export async function measurePeers(
       out,
       origin: settings.startedAt,
       parts,
+      asyncCommit: settings.asyncCommit ?? false,
       workflowRuns: settings.quick ? 12 : 60,
     };
     const worker = new URL("./peers_worker.ts", import.meta.url).pathname;

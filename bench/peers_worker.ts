@@ -44,6 +44,8 @@ export interface PeersInput {
   parts: ("peers" | "workflow")[];
   /** Timed workflows per lane (the workflow part). */
   workflowRuns: number;
+  /** Sessions with `synchronous_commit = off` (a diagnostic). */
+  asyncCommit: boolean;
 }
 
 /** One system at one size. */
@@ -133,7 +135,11 @@ async function main(): Promise<void> {
     mastra: `bench_peers_mastra_${suffix}`,
     langgraph: `bench_peers_langgraph_${suffix}`,
   };
-  const pool = new pg.Pool({ connectionString: input.url, max: 10 });
+  const pool = new pg.Pool({
+    connectionString: input.url,
+    max: 10,
+    ...(input.asyncCommit ? { options: "-c synchronous_commit=off" } : {}),
+  });
   const output: PeersOutput = { versions, sizes: [], indexes: {}, hot: {} };
   try {
     const driver = nodePostgresDriver(pool);
