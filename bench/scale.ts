@@ -198,6 +198,7 @@ interface PlanNode {
   "Index Name"?: string;
   "Workers Planned"?: number;
   "Plan Rows"?: number;
+  "Parent Relationship"?: string;
   Plans?: PlanNode[];
 }
 
@@ -219,7 +220,9 @@ export function summarizePlan(plan: PlanNode): string {
       }`,
     );
     estimate = node["Plan Rows"] ?? estimate;
-    node = node.Plans?.[0];
+    // Follow the plan itself, not an InitPlan or SubPlan (which may never run).
+    node = node.Plans?.find((p) => !/^(InitPlan|SubPlan)$/.test(p["Parent Relationship"] ?? "")) ??
+      node.Plans?.[0];
   }
   return `${nodes.join(" › ")}; est. ${int(estimate)} rows`;
 }
