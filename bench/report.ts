@@ -692,7 +692,9 @@ function concurrencySection(
   }
   out.push(
     "",
-    "8 workers drain 10,000 waiting 2 KB instances with `claim` (`FOR UPDATE SKIP LOCKED`); " +
+    `8 workers drain ${
+      int(result.drains[0]?.instances ?? 0)
+    } waiting 2 KB instances with \`claim\` (\`FOR UPDATE SKIP LOCKED\`); ` +
       "every instance must be claimed exactly once:",
     "",
     table(
