@@ -64,6 +64,7 @@ export type {
   Storage,
 } from "./src/storage.ts";
 export {
+  type CountEstimate,
   PgStorage,
   type PgStorageOptions,
   type QueryEvent,
@@ -100,7 +101,7 @@ export {
 
 // Driver authors and tools that read the table themselves: the driver contract, the error
 // normalizer every driver's errors go through, and the row format.
-export type { SqlDriver, SqlResult, SqlStatement } from "./src/driver.ts";
+export type { QueryOptions, SqlDriver, SqlResult, SqlStatement } from "./src/driver.ts";
 export { toDatabaseError } from "./src/errors.ts";
 export {
   decodeInstance,

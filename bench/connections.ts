@@ -28,6 +28,14 @@ export interface Target {
   raw(text: string, params: unknown[]): Promise<unknown>;
   /** How many rows a raw result holds. */
   rowsOf(result: unknown): number;
+  /** The rows of a raw result. */
+  rows(result: unknown): Record<string, unknown>[];
+  /**
+   * A value as a hand-written `$n::jsonb` parameter: `JSON.stringify`-ed for node-postgres and
+   * Neon; as it is for postgres.js, which stringifies it itself for a jsonb parameter (and would
+   * store a string given as a JSON string).
+   */
+  json(value: unknown): unknown;
   /** Closes the client. */
   close(): Promise<void>;
 }
@@ -94,6 +102,7 @@ export async function openTargets(url: string, max = 10): Promise<Target[]> {
   const neonPool = new NeonPool({ connectionString: url, max });
   neonPool.on("error", () => {});
   const pgRows = (result: unknown) => (result as { rows: unknown[] }).rows.length;
+  const pgRowList = (result: unknown) => (result as { rows: Record<string, unknown>[] }).rows;
   return [
     {
       name: "node-postgres",
@@ -101,6 +110,8 @@ export async function openTargets(url: string, max = 10): Promise<Target[]> {
       driver: nodePostgresDriver(pool),
       raw: (text, params) => pool.query(text, params),
       rowsOf: pgRows,
+      rows: pgRowList,
+      json: JSON.stringify,
       close: () => pool.end(),
     },
     {
@@ -109,6 +120,8 @@ export async function openTargets(url: string, max = 10): Promise<Target[]> {
       driver: postgresJsDriver(sql),
       raw: (text, params) => sql.unsafe(text, params as never[]),
       rowsOf: (result) => (result as unknown[]).length,
+      rows: (result) => result as Record<string, unknown>[],
+      json: (value) => value,
       close: () => sql.end(),
     },
     {
@@ -117,6 +130,8 @@ export async function openTargets(url: string, max = 10): Promise<Target[]> {
       driver: neonDriver(neonPool),
       raw: (text, params) => neonPool.query(text, params),
       rowsOf: pgRows,
+      rows: pgRowList,
+      json: JSON.stringify,
       close: () => neonPool.end(),
     },
   ];

@@ -130,3 +130,30 @@ export function itemsFor(bytes: number): number {
   itemsCache.set(bytes, items);
   return items;
 }
+
+/**
+ * The statements a user would write by hand for the same table: a plain upsert returning the
+ * revision, and selects of `state::text` parsed with `JSON.parse` (timestamps and numbers left
+ * to the client's own parsing). Sent through the client's ordinary call, as a user would.
+ */
+export function handWritten(table: string) {
+  const columns =
+    "id, workflow, workflow_version, status, state::text AS state, revision, inserted_at, updated_at";
+  return {
+    put: `INSERT INTO ${table} AS t (id, workflow, workflow_version, status, state)
+      VALUES ($1, $2, $3, $4, $5::jsonb)
+      ON CONFLICT (id) DO UPDATE SET workflow = EXCLUDED.workflow, status = EXCLUDED.status,
+        state = EXCLUDED.state, revision = t.revision + 1, updated_at = now()
+      RETURNING revision`,
+    get: `SELECT ${columns} FROM ${table} WHERE id = $1`,
+    byStatus: `SELECT ${columns} FROM ${table} WHERE status = $1 ORDER BY inserted_at, id`,
+    contains:
+      `SELECT ${columns} FROM ${table} WHERE state -> 'context' @> $1::jsonb ORDER BY inserted_at, id`,
+  };
+}
+
+/** Parses the `state` text of each hand-written row, as a hand-written store would. */
+export function parseStates(rows: Record<string, unknown>[]): Record<string, unknown>[] {
+  for (const row of rows) row.state = JSON.parse(row.state as string);
+  return rows;
+}

@@ -6,17 +6,21 @@
  *    postgres.js, Neon over WebSocket), put / get / query / contextContains, 2 KB and 64 KB;
  * 2. round trips: statements per operation (onQuery, a counting driver, pg_stat_statements);
  * 3. peers: save-then-load against @mastra/pg and @langchain/langgraph-checkpoint-postgres;
- * 4. concurrency: put+get with 1, 8, 32 callers; 8 workers draining 10,000 instances by claim;
- * 5. scale: 10,000 / 100,000 / 1,000,000 instances: latencies and size on disk;
- * 6. serializer: encode+decode against JSON.stringify+JSON.parse.
+ * 4. workflow: a 20-step instance growing at every step (get, advance, put), against the
+ *    hand-written code and @mastra/pg;
+ * 5. concurrency: put+get with 1, 8, 32 callers; 8 workers draining 10,000 instances by claim;
+ * 6. scale: 10,000 / 100,000 / 1,000,000 instances: latencies and size on disk;
+ * 7. serializer: encode+decode against JSON.stringify+JSON.parse.
  *
- * Usage: `deno task bench [--quick] [--write] [--only=a,b] [--skip=a,b] [--deno-websocket]`,
- * sections named overhead, round-trips, peers, concurrency, scale, serializer. `--quick` (under
+ * Usage: `deno task bench [--quick] [--write] [--only=a,b] [--skip=a,b] [--deno-websocket]
+ * [--no-sync-commit]`,
+ * sections named overhead, round-trips, peers, workflow, concurrency, scale, serializer. `--quick` (under
  * two minutes) repeats less and stops at 100,000 instances; it prints but writes nothing unless
  * `--write`. A full run of every section writes the report. Every run also saves its results as
  * JSON in the temp dir; `--from=FILE` renders the report from such a file without measuring.
  * `--deno-websocket` runs Neon through Deno's own WebSocket and the test suite's proxy instead
- * of bench/ws_nodelay.ts (to see the Nagle stalls). The database is `DATABASE_URL`, else the
+ * of bench/ws_nodelay.ts (to see the Nagle stalls). `--no-sync-commit` runs the peers and
+ * workflow sessions with `synchronous_commit = off` (a diagnostic; never written as the report). The database is `DATABASE_URL`, else the
  * test harness's (127.0.0.1:5432); every schema it creates is dropped at the end.
  *
  * @module
@@ -34,7 +38,15 @@ import { measureScale } from "./scale.ts";
 import { measureSerializer } from "./serializer.ts";
 import { type BenchMeta, type BenchResults, renderCharts, renderReport } from "./report.ts";
 
-const SECTIONS = ["serializer", "round-trips", "overhead", "peers", "concurrency", "scale"];
+const SECTIONS = [
+  "serializer",
+  "round-trips",
+  "overhead",
+  "peers",
+  "workflow",
+  "concurrency",
+  "scale",
+];
 
 function listArg(name: string): string[] | undefined {
   const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));
@@ -127,7 +139,8 @@ async function main(): Promise<void> {
   const skip = listArg("skip") ?? [];
   const sections = SECTIONS.filter((s) => (only ? only.includes(s) : true) && !skip.includes(s));
   const complete = sections.length === SECTIONS.length;
-  const write = Deno.args.includes("--write") || (!quick && complete);
+  const write = !Deno.args.includes("--no-sync-commit") &&
+    (Deno.args.includes("--write") || (!quick && complete));
   const startedAt = Date.now();
   const url = Deno.env.get("DATABASE_URL") || await testDatabaseUrl();
   const settings: BenchSettings = {
@@ -135,6 +148,7 @@ async function main(): Promise<void> {
     iterations: quick ? 40 : 300,
     warmup: quick ? 8 : 30,
     url,
+    asyncCommit: Deno.args.includes("--no-sync-commit"),
     startedAt,
     log: (message) => console.log(`${clock(startedAt)} ${message}`),
   };
@@ -200,9 +214,14 @@ async function main(): Promise<void> {
           break;
         }
         case "peers":
-          results.peers = await measurePeers(settings);
+        case "workflow": {
+          // One worker runs both (it has the peers installed): at the first of them.
+          if (results.peers) break;
+          const parts = (["peers", "workflow"] as const).filter((p) => sections.includes(p));
+          results.peers = await measurePeers(settings, [...parts]);
           meta.versions = { ...meta.versions, ...results.peers.versions };
           break;
+        }
         case "concurrency":
           results.concurrency = await measureConcurrency(settings);
           break;

@@ -25,6 +25,12 @@ export interface BenchSettings {
   warmup: number;
   /** The PostgreSQL URL (the local server). */
   url: string;
+  /**
+   * `--no-sync-commit`: the peers and workflow sections' sessions run with
+   * `synchronous_commit = off`, a diagnostic that takes the WAL flush (the same for every
+   * system, and what a disk shared with other work makes noisy) out of each save.
+   */
+  asyncCommit?: boolean;
   /** When the run started (epoch ms): the progress clock's zero. */
   startedAt: number;
   /** Prints a progress line (prefixed with the elapsed time). */

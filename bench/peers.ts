@@ -63,8 +63,14 @@ async function install(settings: BenchSettings, dir: string): Promise<void> {
   await Deno.writeTextFile(marker, manifest);
 }
 
-/** Installs the peers if needed and runs the comparison. */
-export async function measurePeers(settings: BenchSettings): Promise<PeersOutput> {
+/**
+ * Installs the peers if needed and runs, in one worker, the save-then-load comparison
+ * (`peers`), the 20-step workflow (`workflow`), or both.
+ */
+export async function measurePeers(
+  settings: BenchSettings,
+  parts: PeersInput["parts"] = ["peers"],
+): Promise<PeersOutput> {
   const dir = installDir();
   await install(settings, dir);
   const out = await Deno.makeTempFile({ prefix: "heph-bench-peers-", suffix: ".json" });
@@ -76,6 +82,9 @@ export async function measurePeers(settings: BenchSettings): Promise<PeersOutput
       nodeModules: new URL(`file://${dir}/node_modules/`).href,
       out,
       origin: settings.startedAt,
+      parts,
+      asyncCommit: settings.asyncCommit ?? false,
+      workflowRuns: settings.quick ? 12 : 60,
     };
     const worker = new URL("./peers_worker.ts", import.meta.url).pathname;
     const status = await new Deno.Command(Deno.execPath(), {

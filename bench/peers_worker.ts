@@ -14,8 +14,17 @@ import { PgStorage } from "../mod.ts";
 import { statements } from "../src/pg_sql.ts";
 import { migrate } from "../src/migrate.ts";
 import { nodePostgresDriver } from "../drivers/node_postgres.ts";
-import { itemsFor, orderInstance, plainState, SIZES } from "./fixtures.ts";
+import { handWritten, itemsFor, orderInstance, plainState, SIZES } from "./fixtures.ts";
 import { clock, summarize, type Timings } from "./measure.ts";
+import {
+  advancePlain,
+  advanceSnapshot,
+  pgStorageLane,
+  runWorkflows,
+  startInstance,
+  type WorkflowLane,
+  type WorkflowResult,
+} from "./workflow.ts";
 
 /** What the parent passes in. */
 export interface PeersInput {
@@ -31,6 +40,12 @@ export interface PeersInput {
   out: string;
   /** When the parent's run started (epoch ms), for its progress clock. */
   origin: number;
+  /** What to run: the save-then-load comparison, the 20-step workflow, or both. */
+  parts: ("peers" | "workflow")[];
+  /** Timed workflows per lane (the workflow part). */
+  workflowRuns: number;
+  /** Sessions with `synchronous_commit = off` (a diagnostic). */
+  asyncCommit: boolean;
 }
 
 /** One system at one size. */
@@ -61,6 +76,8 @@ export interface PeersOutput {
   indexes: Record<string, string[]>;
   /** Per updated table: row updates and how many of them were HOT (no index entry written). */
   hot: Record<string, { updates: number; hot: number }>;
+  /** The 20-step workflow (section 4), when it ran. */
+  workflow?: WorkflowResult;
 }
 
 /** The diagnostic system: PgStorage on a table without its GIN index (not a peer). */
@@ -118,14 +135,18 @@ async function main(): Promise<void> {
     mastra: `bench_peers_mastra_${suffix}`,
     langgraph: `bench_peers_langgraph_${suffix}`,
   };
-  const pool = new pg.Pool({ connectionString: input.url, max: 10 });
+  const pool = new pg.Pool({
+    connectionString: input.url,
+    max: 10,
+    ...(input.asyncCommit ? { options: "-c synchronous_commit=off" } : {}),
+  });
   const output: PeersOutput = { versions, sizes: [], indexes: {}, hot: {} };
   try {
     const driver = nodePostgresDriver(pool);
     await migrate(driver, { schema: schemas.heph });
     const storage = new PgStorage({ driver, schema: schemas.heph });
     await migrate(driver, { schema: schemas.nogin });
-    await pool.query(`DROP INDEX "${schemas.nogin}".workflow_instances_state_idx`);
+    await pool.query(`DROP INDEX "${schemas.nogin}".workflow_instances_context_idx`);
     const noGin = new PgStorage({ driver, schema: schemas.nogin });
     const sql = statements(`"${schemas.heph}".workflow_instances`);
     log("peers: setting up Mastra's store (it creates its tables) and LangGraph's");
@@ -135,7 +156,18 @@ async function main(): Promise<void> {
     const saver = new PostgresSaver(pool, undefined, { schema: schemas.langgraph });
     await saver.setup();
 
-    for (const size of SIZES) {
+    if (input.parts.includes("workflow")) {
+      output.workflow = await workflow(input, {
+        pool,
+        storage,
+        workflows,
+        table: `"${schemas.heph}".workflow_instances`,
+      });
+      log(
+        `workflow: ${input.workflowRuns} runs of ${output.workflow.lanes.PgStorage.length} steps`,
+      );
+    }
+    for (const size of input.parts.includes("peers") ? SIZES : []) {
       const items = itemsFor(size.bytes);
       const instance = orderInstance(`order::peers-${items}`, items, "running");
       const plain = plainState(instance);
@@ -348,6 +380,55 @@ async function main(): Promise<void> {
     await pool.end();
   }
   await Deno.writeTextFile(input.out, JSON.stringify(output));
+}
+
+/** The 20-step workflow through PgStorage, the hand-written code and Mastra, side by side. */
+function workflow(
+  input: PeersInput,
+  // deno-lint-ignore no-explicit-any
+  on: { pool: any; storage: PgStorage; workflows: AnyModule; table: string },
+): Promise<WorkflowResult> {
+  const items = itemsFor(2 * 1024);
+  const hand = handWritten(on.table);
+  const name = "Shop.OrderWorkflow";
+  const handLane: WorkflowLane = {
+    name: "hand-written",
+    start: (id) => {
+      const instance = startInstance(id, items);
+      return on.pool.query(hand.put, [
+        id,
+        instance.workflow,
+        instance.workflowVersion,
+        instance.status,
+        JSON.stringify(plainState(instance)),
+      ]);
+    },
+    read: async (id) => JSON.parse((await on.pool.query(hand.get, [id])).rows[0].state),
+    advance: (loaded, k) => advancePlain(loaded as Record<string, unknown>, k),
+    write: (id, advanced) =>
+      on.pool.query(hand.put, [id, name, 3, "running", JSON.stringify(advanced)]),
+  };
+  const mastraLane: WorkflowLane = {
+    name: "@mastra/pg",
+    start: (id) =>
+      on.workflows.persistWorkflowSnapshot({
+        workflowName: name,
+        runId: id,
+        snapshot: mastraSnapshot(id, plainState(startInstance(id, items))),
+      }),
+    read: (id) => on.workflows.loadWorkflowSnapshot({ workflowName: name, runId: id }),
+    advance: (loaded, k) => advanceSnapshot(loaded as Record<string, unknown>, k),
+    write: (id, advanced) =>
+      on.workflows.persistWorkflowSnapshot({ workflowName: name, runId: id, snapshot: advanced }),
+  };
+  const warmup = Math.max(2, Math.round(input.warmup / 10));
+  return runWorkflows(
+    [pgStorageLane(on.storage, items), handLane, mastraLane],
+    input.workflowRuns,
+    warmup,
+    "wf::",
+    items,
+  );
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * Runs the WebSocket-to-TCP proxies for Neon's WebSocket mode in a worker thread, so that
  * their work does not run on the thread being timed: the bench's TCP_NODELAY proxy
- * (bench/ws_nodelay.ts) and, for comparison, the test suite's (tests/support/ws_proxy.ts, on
+ * (bench/ws_nodelay.ts) and, for comparison, the test suite's (cli/neon_local/ws_proxy.ts, on
  * Deno's WebSocket server). Posts `{ port, denoPort }` once listening; on the message
  * `"close"`, closes both and posts `{ closed: true }`.
  *

@@ -61,6 +61,7 @@ import { describe } from "../src/serializer.ts";
 import {
   type NodePostgresClient,
   nodePostgresDriver,
+  type NodePostgresDriverOptions,
   type NodePostgresPool,
 } from "./node_postgres.ts";
 
@@ -92,6 +93,18 @@ export type NeonClient = NodePostgresClient;
 export type NeonPool = NodePostgresPool;
 
 /**
+ * Options of {@linkcode neonDriver}: the same as node-postgres' (`prepare`).
+ *
+ * @example
+ * ```ts
+ * import type { NeonDriverOptions } from "@heph/pg/neon";
+ *
+ * const options: NeonDriverOptions = { prepare: false };
+ * ```
+ */
+export type NeonDriverOptions = NodePostgresDriverOptions;
+
+/**
  * Adapts a Neon `Pool` (recommended) or `Client` of `@neondatabase/serverless`, the WebSocket
  * mode. It behaves as {@linkcode nodePostgresDriver} does on node-postgres (whose API Neon's
  * classes share): statements go straight to `query`, a migration's transaction checks out one
@@ -103,7 +116,13 @@ export type NeonPool = NodePostgresPool;
  * A `Client` (or a pooled client) after your own `BEGIN` makes storage operations part of your
  * transaction, as on node-postgres; `migrate` then refuses with SQLSTATE `25001`.
  *
+ * Like node-postgres, it prepares PgStorage's fixed statements on the server under the names the
+ * core gives them; pass `{ prepare: false }` when the connection goes through a pooler in
+ * transaction mode that does not track prepared statements (see
+ * {@linkcode NeonDriverOptions}).
+ *
  * @param client A `Pool` or `Client` of `@neondatabase/serverless`.
+ * @param options `prepare: false` to send every statement unnamed.
  * @returns The driver.
  *
  * @example
@@ -117,10 +136,13 @@ export type NeonPool = NodePostgresPool;
  * await pool.end();
  * ```
  */
-export function neonDriver(client: NeonPool | NeonClient): SqlDriver {
-  const inner = nodePostgresDriver(client);
+export function neonDriver(
+  client: NeonPool | NeonClient,
+  options: NeonDriverOptions = {},
+): SqlDriver {
+  const inner = nodePostgresDriver(client, options);
   return {
-    query: (text, params) => inner.query(text, params).catch(rethrowWebSocketError),
+    query: (text, params, hint) => inner.query(text, params, hint).catch(rethrowWebSocketError),
     transaction: (statements) => inner.transaction(statements).catch(rethrowWebSocketError),
   };
 }

@@ -24,7 +24,7 @@
  * @module
  */
 
-import type { SqlDriver, SqlResult } from "../src/driver.ts";
+import type { QueryOptions, SqlDriver, SqlResult } from "../src/driver.ts";
 import {
   type OpenedStorage,
   openOn,
@@ -45,11 +45,38 @@ import { inTransaction, serialDriver } from "./session.ts";
  * ```
  */
 export interface NodePostgresClient {
-  /** Runs a statement. */
+  /** Runs a statement: its text, or a config naming it (node-postgres prepares named ones). */
   query(
-    text: string,
+    text: string | { name?: string; text: string; values?: unknown[] },
     values?: unknown[],
   ): Promise<{ rows: Record<string, unknown>[]; rowCount: number | null }>;
+}
+
+/**
+ * Options of {@linkcode nodePostgresDriver} (and Neon's `neonDriver`).
+ *
+ * @example
+ * ```ts
+ * import type { NodePostgresDriverOptions } from "@heph/pg/node-postgres";
+ *
+ * // Behind PgBouncer in transaction mode (before 1.21): no server-side prepared statements.
+ * const options: NodePostgresDriverOptions = { prepare: false };
+ * ```
+ */
+export interface NodePostgresDriverOptions {
+  /**
+   * Prepare PgStorage's fixed statements (get, put, delete, leases) on the server, once per
+   * connection, under the names the core gives them: each later call only binds and executes,
+   * skipping the parse and plan (measured on loopback: a 2 KB get ~20% faster, a put ~10%).
+   * `true` by default. Set `false` when a pooler between you and PostgreSQL hands each
+   * transaction a different server connection and does not track prepared statements:
+   * PgBouncer in transaction or statement mode before 1.21 (or 1.21+ without
+   * `max_prepared_statements`), and some serverless poolers; there a named statement fails
+   * with "prepared statement … does not exist". Direct connections, session-mode poolers and
+   * poolers that track protocol-level prepared statements (PgBouncer 1.21+ with
+   * `max_prepared_statements` set) are fine.
+   */
+  prepare?: boolean;
 }
 
 /**
@@ -92,6 +119,8 @@ export interface NodePostgresPool extends NodePostgresClient {
  *
  * @param client A `pg.Pool` or `pg.Client` (also Neon's, which share this API), or a client
  *   checked out of a pool.
+ * @param options `prepare: false` to send every statement unnamed (for transaction-mode
+ *   poolers; see {@linkcode NodePostgresDriverOptions}).
  * @returns The driver.
  *
  * @example
@@ -105,10 +134,26 @@ export interface NodePostgresPool extends NodePostgresClient {
  * await pool.end();
  * ```
  */
-export function nodePostgresDriver(client: NodePostgresPool | NodePostgresClient): SqlDriver {
+export function nodePostgresDriver(
+  client: NodePostgresPool | NodePostgresClient,
+  options: NodePostgresDriverOptions = {},
+): SqlDriver {
+  const prepare = options?.prepare ?? true;
+  if (typeof prepare !== "boolean") {
+    throw new TypeError(`Invalid options: prepare must be a boolean, got ${typeof prepare}`);
+  }
+  const query = (
+    on: NodePostgresClient,
+    text: string,
+    params?: readonly unknown[],
+    hint?: QueryOptions,
+  ) =>
+    prepare && hint?.name !== undefined
+      ? runNamed(on, hint.name, text, params)
+      : run(on, text, params);
   if (isPool(client)) {
     return {
-      query: (text, params) => run(client, text, params),
+      query: (text, params, hint) => query(client, text, params, hint),
       async transaction(statements) {
         const session = await client.connect();
         let broken: Error | undefined;
@@ -132,12 +177,22 @@ export function nodePostgresDriver(client: NodePostgresPool | NodePostgresClient
       },
     };
   }
-  return serialDriver((text, params) => run(client, text, params));
+  return serialDriver((text, params, hint) => query(client, text, params, hint));
 }
 
 function isPool(client: NodePostgresPool | NodePostgresClient): client is NodePostgresPool {
   return typeof (client as NodePostgresPool).idleCount === "number" &&
     typeof (client as NodePostgresPool).connect === "function";
+}
+
+async function runNamed(
+  client: NodePostgresClient,
+  name: string,
+  text: string,
+  params?: readonly unknown[],
+): Promise<SqlResult> {
+  const result = await client.query({ name, text, values: params ? [...params] : [] });
+  return { rows: result.rows, rowCount: result.rowCount ?? result.rows.length };
 }
 
 async function run(

@@ -5,10 +5,14 @@
  * @module
  */
 
-import type { SqlDriver, SqlResult, SqlStatement } from "../src/driver.ts";
+import type { QueryOptions, SqlDriver, SqlResult, SqlStatement } from "../src/driver.ts";
 
-/** Runs one statement on one connection. */
-export type RunStatement = (text: string, params?: readonly unknown[]) => Promise<SqlResult>;
+/** Runs one statement on one connection (`options.name`: a name it may prepare it under). */
+export type RunStatement = (
+  text: string,
+  params?: readonly unknown[],
+  options?: QueryOptions,
+) => Promise<SqlResult>;
 
 /**
  * Runs statements between BEGIN and COMMIT on one connection; on failure rolls back and
@@ -88,7 +92,7 @@ export function serialDriver(run: RunStatement): SqlDriver {
     return next;
   };
   return {
-    query: (text, params) => exclusive(() => run(text, params)),
+    query: (text, params, options) => exclusive(() => run(text, params, options)),
     transaction: (statements) =>
       exclusive(async () => {
         await refuseInsideTransaction(run);

@@ -6,6 +6,7 @@
 
 import { createWorkflowInstances } from "./0001_create_workflow_instances.ts";
 import { leasesAndKeysetOrder } from "./0002_leases_and_keyset_order.ts";
+import { contextIndexNoParallel } from "./0003_context_index_no_parallel.ts";
 import type { Migration } from "./migration.ts";
 
 /**
@@ -21,4 +22,5 @@ import type { Migration } from "./migration.ts";
 export const MIGRATIONS: readonly Migration[] = Object.freeze([
   createWorkflowInstances,
   leasesAndKeysetOrder,
+  contextIndexNoParallel,
 ]);

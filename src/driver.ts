@@ -39,10 +39,32 @@ export interface SqlResult {
 }
 
 /**
+ * What the core says about a statement besides its text, for a driver to use or ignore.
+ *
+ * @example
+ * ```ts
+ * import type { QueryOptions } from "@heph/pg";
+ *
+ * const options: QueryOptions = { name: "heph_1x2y3z" };
+ * ```
+ */
+export interface QueryOptions {
+  /**
+   * A stable name for this statement text, given to the fixed statements PgStorage sends over
+   * and over (get, put, delete, leases): the same name always comes with the same text, since
+   * it is derived from it. A driver may prepare the statement on the server under this name
+   * once per connection and then only bind and execute it (node-postgres and Neon's `Pool` do,
+   * unless created with `prepare: false`); a driver that cannot simply ignores it.
+   */
+  name?: string;
+}
+
+/**
  * The interface the core is written against. An adapter wraps the user's own client
  * (node-postgres, Neon, postgres.js, deno-postgres, PGlite) and adds nothing else.
  *
- * - `query` runs one statement, in one round trip where the client allows.
+ * - `query` runs one statement, in one round trip where the client allows; `options.name`,
+ *   when given, lets it prepare the statement server-side (see {@linkcode QueryOptions}).
  * - `transaction` runs a fixed list of statements in one transaction, all or nothing. It is
  *   non-interactive on purpose (no statement depends on a previous result in JavaScript), so
  *   stateless HTTP drivers can implement it as one request. Only migrations use it.
@@ -75,9 +97,10 @@ export interface SqlDriver {
    *
    * @param text SQL with `$n` placeholders.
    * @param params The parameters.
+   * @param options A stable statement name the driver may prepare under, or nothing.
    * @returns The rows.
    */
-  query(text: string, params?: readonly unknown[]): Promise<SqlResult>;
+  query(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<SqlResult>;
   /**
    * Runs statements in one transaction: all commit or none do.
    *

@@ -28,6 +28,7 @@ import {
 } from "./options.ts";
 import { compileFilter, statements, timestampParam } from "./pg_sql.ts";
 import { scanPages } from "./scan.ts";
+import { statementName } from "./statement_name.ts";
 import { DEFAULT_SCHEMA, quoteSchema } from "./schema.ts";
 import {
   decodeInstance,
@@ -71,6 +72,7 @@ export type QueryOperation =
   | "query"
   | "page"
   | "count"
+  | "estimateCount"
   | "claim"
   | "renewLease"
   | "releaseLease"
@@ -158,6 +160,29 @@ export interface QueryEvent extends QueryInfo {
 export type QueryWrapper = (info: QueryInfo, run: () => Promise<SqlResult>) => Promise<SqlResult>;
 
 /**
+ * What {@linkcode PgStorage.estimateCount} returns: a number of instances and whether it is an
+ * estimate.
+ *
+ * @example
+ * ```ts
+ * import type { CountEstimate } from "@heph/pg";
+ *
+ * const shown: CountEstimate = { count: 1_204_000, estimated: true };
+ * const label = `${shown.estimated ? "≈ " : ""}${shown.count.toLocaleString("en-US")} instances`;
+ * ```
+ */
+export interface CountEstimate {
+  /** How many instances. */
+  count: number;
+  /**
+   * `true`: PostgreSQL's statistics estimate, as of the last ANALYZE scaled to the table's
+   * current size (typically within a few percent); `false`: an exact count, made because the
+   * table had no statistics yet.
+   */
+  estimated: boolean;
+}
+
+/**
  * Options of {@linkcode PgStorage}.
  *
  * @example
@@ -217,6 +242,8 @@ export class PgStorage implements Storage {
   #sql: ReturnType<typeof statements>;
   #onQuery: PgStorageOptions["onQuery"];
   #wrapQuery: QueryWrapper | undefined;
+  /** The fixed statements (their text never varies with the input), by text: their names. */
+  #names: Map<string, string>;
 
   /**
    * Creates a storage over a driver, on one schema.
@@ -240,6 +267,20 @@ export class PgStorage implements Storage {
     }
     this.schema = options.schema ?? DEFAULT_SCHEMA;
     this.#sql = statements(`${quoteSchema(this.schema)}.workflow_instances`);
+    const sql = this.#sql;
+    const fixed = [
+      sql.get,
+      sql.upsert,
+      sql.upsertAsOwner,
+      sql.insert,
+      sql.update(false),
+      sql.update(true),
+      sql.putMany,
+      sql.delete,
+      sql.renew,
+      sql.release,
+    ];
+    this.#names = new Map(fixed.map((text) => [text, statementName(text)]));
     this.#driver = options.driver;
     this.#onQuery = options.onQuery;
     this.#wrapQuery = options.wrapQuery;
@@ -424,6 +465,29 @@ export class PgStorage implements Storage {
   }
 
   /**
+   * How many instances the table holds, cheaply: PostgreSQL's own estimate from its statistics
+   * (read from the catalog, in well under a millisecond at any size), labelled as an estimate.
+   * For dashboards of large tables, where an exact {@linkcode PgStorage.count} of everything
+   * reads the whole primary key (~30 ms at a million rows). Where the table has no statistics
+   * yet (never analyzed: new, small tables; or a Citus coordinator), it counts exactly instead
+   * and says so.
+   *
+   * @returns The count and whether it is an estimate.
+   *
+   * @example
+   * ```ts ignore
+   * const { count, estimated } = await storage.estimateCount();
+   * console.log(`${estimated ? "about " : ""}${count} instances`);
+   * ```
+   */
+  async estimateCount(): Promise<CountEstimate> {
+    const [row] = await this.#query("estimateCount", this.#sql.estimate, []);
+    return row.estimate !== null
+      ? { count: Number(row.estimate), estimated: true }
+      : { count: Number(row.exact), estimated: false };
+  }
+
+  /**
    * Atomically leases up to `limit` matching instances whose lease is free or expired, oldest
    * first (`FOR UPDATE SKIP LOCKED`: concurrent claims never take the same instance).
    *
@@ -522,7 +586,10 @@ export class PgStorage implements Storage {
     let failure: HephError | undefined;
     const run = async (): Promise<SqlResult> => {
       try {
-        return await this.#driver.query(text, params);
+        const name = this.#names.get(text);
+        return await (name === undefined
+          ? this.#driver.query(text, params)
+          : this.#driver.query(text, params, { name }));
       } catch (error) {
         throw (failure = this.#explain(operation, error));
       }

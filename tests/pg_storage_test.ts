@@ -176,15 +176,15 @@ Deno.test("PgStorage", async (t) => {
       "a raw JSONB containment query finds instances through the GIN index",
       async () => {
         await storage.put(newInstance({ id: "gin::1", workflow: "W", initial: { order_id: 987 } }));
-        const text = `SELECT id FROM ${table} WHERE state @> $1::jsonb`;
-        const probe = JSON.stringify({ context: { initial: { order_id: 987 } } });
+        const text = `SELECT id FROM ${table} WHERE state -> 'context' @> $1::jsonb`;
+        const probe = JSON.stringify({ initial: { order_id: 987 } });
         assert.deepEqual((await raw(text, [probe])).rows, [{ id: "gin::1" }]);
         const client = await db.pool.connect();
         try {
           await client.query("SET enable_seqscan = off");
           const plan = await client.query(`EXPLAIN ${text.replace("$1", `'${probe}'`)}`);
           const lines = plan.rows.map((r: Record<string, string>) => r["QUERY PLAN"]).join("\n");
-          assert.match(lines, /workflow_instances_state_idx/);
+          assert.match(lines, /workflow_instances_context_idx/);
         } finally {
           await client.query("RESET enable_seqscan");
           client.release();
@@ -193,7 +193,7 @@ Deno.test("PgStorage", async (t) => {
     );
 
     await t.step(
-      "indexes serve status, insertion order, workflow, (workflow, version) and state",
+      "indexes serve status, insertion order, workflow, (workflow, version) and context",
       async () => {
         const { rows } = await raw(
           `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname`,
@@ -213,8 +213,17 @@ Deno.test("PgStorage", async (t) => {
           defs.workflow_instances_workflow_version_idx,
           /\(workflow, workflow_version\)/,
         );
-        assert.match(defs.workflow_instances_state_idx, /gin \(state jsonb_path_ops\)/);
+        assert.equal(defs.workflow_instances_state_idx, undefined, "replaced by context_idx");
+        assert.match(
+          defs.workflow_instances_context_idx,
+          /gin \(\(\(state -> 'context'::text\)\) jsonb_path_ops\)/,
+        );
         assert.match(defs.workflow_instances_pkey, /\(id\)/);
+        const { rows: [options] } = await raw(
+          `SELECT reloptions FROM pg_class WHERE oid = $1::regclass`,
+          [table],
+        );
+        assert.deepEqual(options.reloptions, ["parallel_workers=0"]);
       },
     );
 
@@ -538,6 +547,30 @@ Deno.test("storageConformance() with freshSchemaStorage() passes on node-postgre
       [`${db.schema}_%`],
     );
     assert.equal(rows[0].n, 0, "every case's schema was dropped");
+  } finally {
+    await db.drop();
+  }
+});
+
+Deno.test("estimateCount() counts exactly until the table has statistics, then estimates", async () => {
+  const db = await withTestSchema("estimate");
+  try {
+    const driver = nodePostgresDriver(db.pool);
+    await migrate(driver, { schema: db.schema });
+    const events: string[] = [];
+    const storage = new PgStorage({
+      driver,
+      schema: db.schema,
+      onQuery: (event) => events.push(event.operation),
+    });
+    assert.deepEqual(await storage.estimateCount(), { count: 0, estimated: false });
+    await storage.putMany(
+      Array.from({ length: 40 }, (_, i) => newInstance({ id: `e::${i}`, workflow: "E" })),
+    );
+    assert.deepEqual(await storage.estimateCount(), { count: 40, estimated: false });
+    await db.pool.query(`ANALYZE "${db.schema}".workflow_instances`);
+    assert.deepEqual(await storage.estimateCount(), { count: 40, estimated: true });
+    assert.deepEqual(events, ["estimateCount", "putMany", "estimateCount", "estimateCount"]);
   } finally {
     await db.drop();
   }

@@ -12,7 +12,7 @@ import {
 } from "../mod.ts";
 import { nodePostgresDriver } from "../drivers/node_postgres.ts";
 import { withoutBookkeeping } from "../testing/storage_conformance.ts";
-import { anyInstance, hostileValue } from "./support/arbitraries.ts";
+import { anyInstance, anyValue, hostileValue } from "./support/arbitraries.ts";
 import { withTestSchema } from "./support/test_db.ts";
 
 async function roundTrips(storage: Storage, runs: number): Promise<void> {
@@ -100,4 +100,75 @@ Deno.test("any value put() accepts, get() returns: refused at put or decoded at 
     { numRuns: 1000 },
   );
   assert.ok(accepted > 100, `only ${accepted} of 1000 values were accepted`);
+});
+
+Deno.test("long arrays (the encoder's fast path) round-trip exactly, whatever they hold", () => {
+  const decode = (row: ReturnType<typeof encodeInstance>) =>
+    decodeInstance({
+      id: row.id,
+      workflow: row.workflow,
+      workflow_version: row.workflowVersion,
+      status: row.status,
+      state: row.state,
+      revision: "1",
+      inserted_at: "0",
+      updated_at: "0",
+    });
+  // Mostly plain items, sometimes anything: a Date, -0, undefined, a Set deep inside.
+  const item = fc.oneof(
+    { weight: 4, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
+    { weight: 1, arbitrary: anyValue },
+  );
+  fc.assert(
+    fc.property(fc.array(item, { minLength: 8, maxLength: 24 }), (list) => {
+      const instance = newInstance({
+        id: "long",
+        workflow: "W",
+        initial: { list, nested: [list] },
+      });
+      const decoded = decode(encodeInstance(instance));
+      assert.deepStrictEqual(decoded.context.initial, instance.context.initial);
+    }),
+    { numRuns: 500 },
+  );
+  // What the fast path must leave to the full walk, in a long array of plain items.
+  const plain = Array.from({ length: 10 }, (_, i) => ({ n: i }));
+  const sparse: unknown[] = [...plain];
+  sparse[12] = 1;
+  for (
+    const [label, list] of [
+      ["a Date last", [...plain, new Date(0)]],
+      ["-0", [...plain, -0]],
+      ["undefined in an item", [...plain, { x: undefined }]],
+      ["NaN", [...plain, NaN]],
+      ["a nested Set", [...plain, [new Set([1])]]],
+    ] as const
+  ) {
+    const instance = newInstance({ id: "long", workflow: "W", initial: { list } });
+    const row = encodeInstance(instance);
+    assert.ok(JSON.parse(row.state).$types, `${label}: annotated`);
+    assert.deepStrictEqual(decode(row).context.initial, { list }, label);
+  }
+  // Holes come back as what JSON cannot write either way: never as the null JSON.stringify writes.
+  const holes = decode(encodeInstance(newInstance({ id: "h", workflow: "W", initial: { sparse } })))
+    .context.initial.sparse as unknown[];
+  assert.equal(holes.length, 13);
+  assert.deepStrictEqual([holes[10], holes[11], holes[12]], [undefined, undefined, 1]);
+  const cyclic: unknown[] = [...plain];
+  cyclic.push(cyclic);
+  assert.throws(
+    () => encodeInstance(newInstance({ id: "c", workflow: "W", initial: { cyclic } })),
+    /Cannot store a cycle/,
+  );
+  const symbolKeyed = [...plain, { [Symbol("s")]: 1 }];
+  assert.throws(
+    () => encodeInstance(newInstance({ id: "s", workflow: "W", initial: { symbolKeyed } })),
+    /symbol key/,
+  );
+  let deep: unknown = 1;
+  for (let i = 0; i < 1001; i++) deep = [...plain, deep];
+  assert.throws(
+    () => encodeInstance(newInstance({ id: "d", workflow: "W", initial: { deep } })),
+    /nested more than 1000 levels deep/,
+  );
 });

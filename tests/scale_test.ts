@@ -120,7 +120,7 @@ Deno.test("with 100,000 rows, filters and pages use indexes, not sequential scan
       [
         "contextContains",
         () => storage.query({ contextContains: { initial: { order_id: 4242 } } }),
-        /workflow_instances_state_idx/,
+        /workflow_instances_context_idx/,
       ],
       ["status", () => storage.query({ status: "waiting" }), /workflow_instances_status_order_idx/],
       [
@@ -173,7 +173,7 @@ Deno.test("with 100,000 rows, filters and pages use indexes, not sequential scan
   }
 });
 
-Deno.test("migration 2 applies to a version-1 table holding instances, and goes back down", async () => {
+Deno.test("migrations 2 and 3 apply to a version-1 table holding instances, and go back down", async () => {
   const db = await withTestSchema("upgrade");
   const driver = nodePostgresDriver(db.pool);
   try {
@@ -193,9 +193,29 @@ Deno.test("migration 2 applies to a version-1 table holding instances, and goes 
       );
     }
     const up = await migrate(driver, { schema: db.schema });
-    assert.deepEqual(up.steps.map((s) => [s.version, s.direction]), [[2, "up"]]);
+    assert.deepEqual(up.steps.map((s) => [s.version, s.direction]), [[2, "up"], [3, "up"]]);
     const storage = new PgStorage({ driver, schema: db.schema });
     assert.equal(await storage.count({ status: "waiting" }), 50);
+    const found = await storage.query({ contextContains: { initial: { n: 12 } } });
+    assert.deepEqual(found.map((i) => i.id), ["up::12"], "the context index covers old rows");
+    const indexes = async () =>
+      (await db.pool.query(
+        `SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND indexname LIKE '%_state_idx'
+           OR schemaname = $1 AND indexname LIKE '%_context_idx'`,
+        [db.schema],
+      )).rows.map((r: { indexname: string }) => r.indexname);
+    assert.deepEqual(await indexes(), ["workflow_instances_context_idx"]);
+    assert.deepEqual(
+      (await migrate(driver, { schema: db.schema, to: 2 })).steps.map((s) => s.version),
+      [3],
+    );
+    assert.deepEqual(await indexes(), ["workflow_instances_state_idx"]);
+    const { rows: [options] } = await db.pool.query(
+      `SELECT reloptions FROM pg_class WHERE oid = $1::regclass`,
+      [table],
+    );
+    assert.equal(options.reloptions, null, "going down resets parallel_workers");
+    await migrate(driver, { schema: db.schema });
     const claimed = await storage.claim({
       owner: "w",
       leaseMs: 10_000,
@@ -205,7 +225,7 @@ Deno.test("migration 2 applies to a version-1 table holding instances, and goes 
     assert.deepEqual(claimed.map((i) => i.id), ["up::0", "up::1", "up::2"].sort());
     assert.equal((await storage.get("up::7"))!.context.initial.n, 7);
     const down = await migrate(driver, { schema: db.schema, to: 1 });
-    assert.deepEqual(down.steps.map((s) => [s.version, s.direction]), [[2, "down"]]);
+    assert.deepEqual(down.steps.map((s) => [s.version, s.direction]), [[3, "down"], [2, "down"]]);
     const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM ${table}`);
     assert.equal(rows[0].n, 50, "going down keeps the instances");
     const columns = await db.pool.query(

@@ -218,7 +218,10 @@ Deno.test("a migration interrupted by a lost connection changes nothing; the nex
       async () => {
         const schema = db.schema;
         const { steps, version } = await migrate(driver, { schema });
-        assert.deepEqual(steps.map((s) => s.version), [2]);
+        assert.deepEqual(
+          steps.map((s) => s.version),
+          MIGRATIONS.filter((m) => m.version > 1).map((m) => m.version),
+        );
         assert.equal(version, LATEST);
         assert.deepEqual(await snapshot(pool, schema), complete);
         const storage = new PgStorage({ driver, schema });
