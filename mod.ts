@@ -50,6 +50,7 @@ export type {
   PruneOptions,
   PutOptions,
   PutResult,
+  ReadOptions,
   Storage,
 } from "./src/storage.ts";
 export { PgStorage, type PgStorageOptions, type QueryEvent } from "./src/pg_storage.ts";

@@ -17,6 +17,7 @@ import {
   validatePage,
   validatePrune,
   validatePut,
+  validateRead,
 } from "./options.ts";
 import { scanPages } from "./scan.ts";
 import {
@@ -35,6 +36,7 @@ import type {
   PruneOptions,
   PutOptions,
   PutResult,
+  ReadOptions,
   Storage,
 } from "./storage.ts";
 
@@ -67,10 +69,12 @@ export class MemoryStorage implements Storage {
    * Reads one instance.
    *
    * @param id The instance id.
+   * @param options `fromPrimary` (checked; one store has no replicas).
    * @returns A fresh copy of the instance, or null.
    */
-  get(id: string): Promise<StoredInstance | null> {
+  get(id: string, options?: ReadOptions): Promise<StoredInstance | null> {
     return attempt(() => {
+      validateRead(options);
       const entry = this.#entries.get(validateId(id));
       return entry ? decode(entry) : null;
     });
@@ -130,10 +134,14 @@ export class MemoryStorage implements Storage {
    * Lists instances matching a filter, ordered by insertion time then id.
    *
    * @param filter Which instances; `{}` for all.
+   * @param options `fromPrimary` (checked; one store has no replicas).
    * @returns Fresh copies of the matches.
    */
-  query(filter: InstanceFilter): Promise<StoredInstance[]> {
-    return attempt(() => this.#matching(validateFilter(filter)).map(decode));
+  query(filter: InstanceFilter, options?: ReadOptions): Promise<StoredInstance[]> {
+    return attempt(() => {
+      validateRead(options);
+      return this.#matching(validateFilter(filter)).map(decode);
+    });
   }
 
   /**
@@ -167,24 +175,28 @@ export class MemoryStorage implements Storage {
    * Walks every matching instance a page at a time; see {@linkcode Storage.scan}.
    *
    * @param filter Which instances.
-   * @param options `batchSize` (100 by default).
+   * @param options `batchSize` (100 by default) and `fromPrimary`.
    * @returns The instances, in insertion order.
    */
   scan(
     filter: InstanceFilter,
-    options: { batchSize?: number } = {},
+    options: { batchSize?: number } & ReadOptions = {},
   ): AsyncGenerator<StoredInstance, void, undefined> {
-    return scanPages((f, o) => this.page(f, o), filter, options?.batchSize);
+    return scanPages((f, o) => this.page(f, o), filter, options);
   }
 
   /**
    * Counts the matching instances.
    *
    * @param filter Which instances.
+   * @param options `fromPrimary` (checked; one store has no replicas).
    * @returns How many.
    */
-  count(filter: InstanceFilter): Promise<number> {
-    return attempt(() => this.#matching(validateFilter(filter)).length);
+  count(filter: InstanceFilter, options?: ReadOptions): Promise<number> {
+    return attempt(() => {
+      validateRead(options);
+      return this.#matching(validateFilter(filter)).length;
+    });
   }
 
   /**

@@ -20,6 +20,7 @@ import type {
   LeaseOptions,
   PageOptions,
   PruneOptions,
+  ReadOptions,
 } from "./storage.ts";
 import { isPlainObject, TypedJsonWriter } from "./typed_json.ts";
 
@@ -357,13 +358,44 @@ export function validateLease(
  * validatePage({ limit: 50 }); // { limit: 50, cursor: null }
  * ```
  */
-export function validatePage(options: PageOptions): { limit: number; cursor: string | null } {
-  const given = optionsObject("page", options, ["limit", "cursor"]);
+export function validatePage(
+  options: PageOptions,
+): { limit: number; cursor: string | null; fromPrimary: boolean } {
+  const given = optionsObject("page", options, ["limit", "cursor", "fromPrimary"]);
   const cursor = given.cursor ?? null;
   if (cursor !== null && typeof cursor !== "string") {
     throw new ValidationError(`Invalid cursor: expected a string or null, got ${describe(cursor)}`);
   }
-  return { limit: integerIn("limit", given.limit, 1, 1000), cursor };
+  return {
+    limit: integerIn("limit", given.limit, 1, 1000),
+    cursor,
+    fromPrimary: fromPrimary(given.fromPrimary),
+  };
+}
+
+/**
+ * Checks the options of `get`, `query` and `count`: at most `fromPrimary`, a boolean.
+ *
+ * @param options As given (undefined for none).
+ * @returns Whether to read from the primary.
+ * @throws {ValidationError} On an unknown key or a `fromPrimary` that is not a boolean.
+ *
+ * @example
+ * ```ts
+ * import { validateRead } from "./options.ts";
+ *
+ * validateRead({ fromPrimary: true }); // { fromPrimary: true }
+ * ```
+ */
+export function validateRead(options: ReadOptions | undefined): { fromPrimary: boolean } {
+  if (options === undefined) return { fromPrimary: false };
+  const given = optionsObject("read", options, ["fromPrimary"]);
+  return { fromPrimary: fromPrimary(given.fromPrimary) };
+}
+
+function fromPrimary(value: unknown): boolean {
+  if (value === undefined || typeof value === "boolean") return value === true;
+  throw new ValidationError(`Invalid fromPrimary: expected a boolean, got ${describe(value)}`);
 }
 
 /**

@@ -24,6 +24,7 @@ import {
   validatePage,
   validatePrune,
   validatePut,
+  validateRead,
 } from "./options.ts";
 import { compileFilter, statements, timestampParam } from "./pg_sql.ts";
 import { scanPages } from "./scan.ts";
@@ -45,6 +46,7 @@ import type {
   PruneOptions,
   PutOptions,
   PutResult,
+  ReadOptions,
   Storage,
 } from "./storage.ts";
 
@@ -87,8 +89,15 @@ export interface QueryEvent {
  * ```
  */
 export interface PgStorageOptions {
-  /** The driver wrapping your PostgreSQL client. */
+  /** The driver wrapping your PostgreSQL client: the primary, which takes every write. */
   driver: SqlDriver;
+  /**
+   * A driver on a read replica (a hot standby streaming from the primary). `get`, `query`,
+   * `page`, `scan` and `count` go to it unless called with `fromPrimary: true`; writes, claims,
+   * leases and conditional puts always go to `driver`. A replica lags the primary a little, so a
+   * read there may not show a write that just returned.
+   */
+  readDriver?: SqlDriver;
   /** The schema holding `workflow_instances`; `"public"` by default. */
   schema?: string;
   /**
@@ -122,6 +131,7 @@ export class PgStorage implements Storage {
   /** The schema this storage reads and writes. */
   readonly schema: string;
   #driver: SqlDriver;
+  #readDriver: SqlDriver;
   #sql: ReturnType<typeof statements>;
   #onQuery: ((event: QueryEvent) => void) | undefined;
 
@@ -135,6 +145,11 @@ export class PgStorage implements Storage {
     if (typeof options?.driver?.query !== "function") {
       throw new ValidationError("Invalid options: driver must be a SqlDriver");
     }
+    if (options.readDriver !== undefined && typeof options.readDriver?.query !== "function") {
+      throw new ValidationError(
+        `Invalid options: readDriver must be a SqlDriver, got ${describe(options.readDriver)}`,
+      );
+    }
     if (options.onQuery !== undefined && typeof options.onQuery !== "function") {
       throw new ValidationError(
         `Invalid options: onQuery must be a function, got ${describe(options.onQuery)}`,
@@ -143,6 +158,7 @@ export class PgStorage implements Storage {
     this.schema = options.schema ?? DEFAULT_SCHEMA;
     this.#sql = statements(`${quoteSchema(this.schema)}.workflow_instances`);
     this.#driver = options.driver;
+    this.#readDriver = options.readDriver ?? options.driver;
     this.#onQuery = options.onQuery;
   }
 
@@ -150,12 +166,14 @@ export class PgStorage implements Storage {
    * Reads one instance.
    *
    * @param id The instance id.
+   * @param options `fromPrimary`: read from `driver` even when a `readDriver` is set.
    * @returns The instance, or null.
    * @throws {ValidationError} On an invalid id.
    * @throws {CorruptRecordError} When the stored row cannot be decoded.
    */
-  async get(id: string): Promise<StoredInstance | null> {
-    const rows = await this.#query("get", this.#sql.get, [validateId(id)]);
+  async get(id: string, options?: ReadOptions): Promise<StoredInstance | null> {
+    const read = this.#reader(validateRead(options).fromPrimary);
+    const rows = await this.#query("get", this.#sql.get, [validateId(id)], read);
     return rows.length === 0 ? null : decode(rows[0]);
   }
 
@@ -236,16 +254,19 @@ export class PgStorage implements Storage {
    * Lists all instances matching a filter, ordered by insertion time then id.
    *
    * @param filter Which instances; `{}` for all.
+   * @param options `fromPrimary`: read from `driver` even when a `readDriver` is set.
    * @returns The matches.
    * @throws {ValidationError} On an unknown filter key or an invalid value.
    * @throws {CorruptRecordError} When a stored row cannot be decoded (names its id).
    */
-  async query(filter: InstanceFilter): Promise<StoredInstance[]> {
+  async query(filter: InstanceFilter, options?: ReadOptions): Promise<StoredInstance[]> {
+    const read = this.#reader(validateRead(options).fromPrimary);
     const { where, params } = compileFilter(validateFilter(filter));
     const rows = await this.#query(
       "query",
       `${this.#sql.select} ${where} ${this.#sql.order}`,
       params,
+      read,
     );
     return rows.map(decode);
   }
@@ -255,12 +276,12 @@ export class PgStorage implements Storage {
    * while others write, and as fast for the thousandth page as for the first.
    *
    * @param filter Which instances.
-   * @param options `limit` (1 to 1000) and the `cursor` of the previous page.
+   * @param options `limit` (1 to 1000), the `cursor` of the previous page, and `fromPrimary`.
    * @returns The items and the next cursor (null after the last page).
    * @throws {ValidationError} On a bad filter, limit or cursor.
    */
   async page(filter: InstanceFilter, options: PageOptions): Promise<Page> {
-    const { limit, cursor } = validatePage(options);
+    const { limit, cursor, fromPrimary } = validatePage(options);
     const compiled = compileFilter(validateFilter(filter));
     const conditions = compiled.where === "" ? [] : [compiled.where.slice("WHERE ".length)];
     if (cursor !== null) {
@@ -273,7 +294,7 @@ export class PgStorage implements Storage {
     const text = `${this.#sql.page} ${where} ${this.#sql.order} LIMIT ${
       compiled.bind(limit + 1)
     }::integer`;
-    const rows = await this.#query("page", text, compiled.params);
+    const rows = await this.#query("page", text, compiled.params, this.#reader(fromPrimary));
     const items = rows.slice(0, limit);
     const last = rows.length > limit ? items[limit - 1] : undefined;
     return {
@@ -289,27 +310,29 @@ export class PgStorage implements Storage {
    * the batch size.
    *
    * @param filter Which instances.
-   * @param options `batchSize`, 1 to 1000 (100 by default).
+   * @param options `batchSize`, 1 to 1000 (100 by default), and `fromPrimary`.
    * @returns The instances, in insertion order.
    * @throws {ValidationError} On a bad filter or batch size (when iteration starts).
    */
   scan(
     filter: InstanceFilter,
-    options: { batchSize?: number } = {},
+    options: { batchSize?: number } & ReadOptions = {},
   ): AsyncGenerator<StoredInstance, void, undefined> {
-    return scanPages((f, o) => this.page(f, o), filter, options?.batchSize);
+    return scanPages((f, o) => this.page(f, o), filter, options);
   }
 
   /**
    * Counts the matching instances.
    *
    * @param filter Which instances.
+   * @param options `fromPrimary`: read from `driver` even when a `readDriver` is set.
    * @returns How many.
    * @throws {ValidationError} On a bad filter.
    */
-  async count(filter: InstanceFilter): Promise<number> {
+  async count(filter: InstanceFilter, options?: ReadOptions): Promise<number> {
+    const read = this.#reader(validateRead(options).fromPrimary);
     const { where, params } = compileFilter(validateFilter(filter));
-    const [row] = await this.#query("count", `${this.#sql.count} ${where}`, params);
+    const [row] = await this.#query("count", `${this.#sql.count} ${where}`, params, read);
     return Number(row.n);
   }
 
@@ -382,16 +405,23 @@ export class PgStorage implements Storage {
     return Number(row.n);
   }
 
+  /** The driver a read goes to: the replica, unless the caller asked for the primary. */
+  #reader(fromPrimary: boolean): SqlDriver {
+    return fromPrimary ? this.#driver : this.#readDriver;
+  }
+
+  /** Runs one statement: on `driver` (the primary), or on the reader a read passes. */
   async #query(
     operation: string,
     text: string,
     params: unknown[],
+    driver: SqlDriver = this.#driver,
   ): Promise<Record<string, unknown>[]> {
     const started = performance.now();
     let rows: Record<string, unknown>[] = [];
     let failure: HephError | undefined;
     try {
-      rows = (await this.#driver.query(text, params)).rows;
+      rows = (await driver.query(text, params)).rows;
       return rows;
     } catch (error) {
       failure = this.#explain(operation, error);
@@ -429,6 +459,9 @@ export class PgStorage implements Storage {
         ? " (another session holds a lock it needs; see lock_timeout)"
         : " (statement_timeout elapsed, or the statement was canceled)";
       message = `The ${operation} statement was canceled and rolled back: ${reason}${why}`;
+    } else if (wrapped.code === "25006") {
+      message =
+        `The ${operation} statement reached a read-only server and was refused: ${reason} (writes need the primary: a replica belongs in readDriver, never in driver)`;
     } else if (wrapped.code === "22021") {
       // Only a database whose encoding is not UTF8 (SQL_ASCII) holds such bytes: another program
       // wrote them, and the server will not convert them for a UTF-8 client.

@@ -130,6 +130,26 @@ export interface LeaseOptions {
 }
 
 /**
+ * Options of the reads (`get`, `query`, `count`, and with `page` and `scan`), which a
+ * {@linkcode PgStorage} with a `readDriver` sends to a read replica.
+ *
+ * @example Read my own write, which the replica may not have replayed yet
+ * ```ts
+ * import type { ReadOptions } from "@heph/pg";
+ *
+ * const options: ReadOptions = { fromPrimary: true };
+ * ```
+ */
+export interface ReadOptions {
+  /**
+   * Read from the primary (`driver`) even when a `readDriver` is set: for a caller that must
+   * see its own latest write. A replica replays the primary's changes a little later (usually
+   * milliseconds, more under load). Stores without replicas ignore it.
+   */
+  fromPrimary?: boolean;
+}
+
+/**
  * Options of {@linkcode Storage.page}.
  *
  * @example
@@ -139,7 +159,7 @@ export interface LeaseOptions {
  * const first: PageOptions = { limit: 100 };
  * ```
  */
-export interface PageOptions {
+export interface PageOptions extends ReadOptions {
   /** Items per page, 1 to 1000. */
   limit: number;
   /** Where to continue: the `nextCursor` of the previous page. Absent for the first page. */
@@ -204,9 +224,10 @@ export interface Storage {
    * Reads one instance.
    *
    * @param id The instance id.
+   * @param options `fromPrimary`: read from the primary, not a replica.
    * @returns The instance, or null when there is none.
    */
-  get(id: string): Promise<StoredInstance | null>;
+  get(id: string, options?: ReadOptions): Promise<StoredInstance | null>;
   /**
    * Inserts or replaces an instance. The workflow version is fixed by the first insert.
    *
@@ -232,9 +253,10 @@ export interface Storage {
    * Lists all instances matching a filter, ordered by insertion time then id.
    *
    * @param filter Which instances.
+   * @param options `fromPrimary`: read from the primary, not a replica.
    * @returns The matches.
    */
-  query(filter: InstanceFilter): Promise<StoredInstance[]>;
+  query(filter: InstanceFilter, options?: ReadOptions): Promise<StoredInstance[]>;
   /**
    * Reads one page of the instances matching a filter, in insertion order (keyset pagination:
    * stable while others insert, update and delete).
@@ -248,17 +270,21 @@ export interface Storage {
    * Walks every instance matching a filter, one page at a time.
    *
    * @param filter Which instances.
-   * @param options `batchSize`, the page size (100 by default).
+   * @param options `batchSize`, the page size (100 by default); `fromPrimary`.
    * @returns The instances, in insertion order.
    */
-  scan(filter: InstanceFilter, options?: { batchSize?: number }): AsyncIterable<StoredInstance>;
+  scan(
+    filter: InstanceFilter,
+    options?: { batchSize?: number } & ReadOptions,
+  ): AsyncIterable<StoredInstance>;
   /**
    * Counts the instances matching a filter.
    *
    * @param filter Which instances.
+   * @param options `fromPrimary`: read from the primary, not a replica.
    * @returns How many.
    */
-  count(filter: InstanceFilter): Promise<number>;
+  count(filter: InstanceFilter, options?: ReadOptions): Promise<number>;
   /**
    * Leases up to `limit` matching instances whose lease is free or expired to `owner`, oldest
    * first, skipping those another claim is taking at the same moment.
