@@ -1276,6 +1276,8 @@ export async function storageConformance(
  *
  * @param driver The driver under test.
  * @param prefix The schemas' name prefix (a lowercase identifier).
+ * @param options `distribute`: make each case's table a Citus distributed table (on a Citus
+ *   coordinator).
  * @returns A `makeStorage` for {@linkcode storageConformance}.
  *
  * @example Check a driver
@@ -1293,12 +1295,13 @@ export async function storageConformance(
 export function freshSchemaStorage(
   driver: SqlDriver,
   prefix = "heph_conformance",
+  options: { distribute?: boolean } = {},
 ): () => Promise<StorageFixture> {
   let n = 0;
   const run = Math.random().toString(36).slice(2, 8);
   return async () => {
     const schema = `${prefix}_${run}_${n++}`;
-    await migrate(driver, { schema });
+    await migrate(driver, { schema, distribute: options.distribute });
     return {
       storage: new PgStorage({ driver, schema }),
       close: async () => {

@@ -88,7 +88,7 @@ async function localServerUrl(): Promise<string | undefined> {
  * the `initdb` found on PATH really lives (PATH may hold only links), else the newest
  * /usr/lib/postgresql.
  */
-async function findPgBinDir(): Promise<string> {
+export async function findPgBinDir(): Promise<string> {
   const isFile = (path: string) => Deno.stat(path).then((s) => s.isFile, () => false);
   const versions: string[] = [];
   try {
