@@ -53,15 +53,25 @@ const outcome = (table: string, column: string, as: string) =>
  * Every statement for one table.
  *
  * @param table The schema-qualified, quoted table name.
+ * @param distributed The table is a Citus distributed table: claim and prune pick their rows
+ *   without `FOR UPDATE SKIP LOCKED` (which Citus refuses in a query over many shards) and the
+ *   write re-checks each row instead, so a claim racing another may come back short.
  * @returns The statement texts (filters and limits are appended by `compileFilter` callers).
  */
-export function statements(table: string) {
+export function statements(table: string, distributed = false) {
+  // Row locks in a query over many shards are refused by Citus: there, the candidates are read
+  // without a lock and the write re-checks each one (READ COMMITTED re-evaluates the condition
+  // on a row another transaction changed meanwhile, so no row is taken twice).
+  const skipLocked = distributed ? "" : "FOR UPDATE SKIP LOCKED";
   const values = `VALUES ($1, $2, $3::integer, $4, $5::text::jsonb, 1, ${NOW}, ${NOW})`;
   const insert = `INSERT INTO ${table} AS t
     (id, workflow, workflow_version, status, state, revision, inserted_at, updated_at)`;
   const replace = `ON CONFLICT (id) DO UPDATE SET workflow = EXCLUDED.workflow,
     status = EXCLUDED.status, state = EXCLUDED.state, revision = t.revision + 1,
     updated_at = EXCLUDED.updated_at`;
+  /** Prune's condition: $1 statuses as a JSON list, $2 the moment. */
+  const finished = `w.status IN (SELECT jsonb_array_elements_text($1::text::jsonb))
+        AND w.updated_at < $2::text::timestamptz`;
   return Object.freeze({
     get: `SELECT ${COLUMNS} FROM ${table} w WHERE w.id = $1`,
     select: `SELECT ${COLUMNS} FROM ${table} w`,
@@ -72,9 +82,13 @@ export function statements(table: string) {
     count: `SELECT count(*)::text AS n FROM ${table} w`,
     delete: `DELETE FROM ${table} WHERE id = $1`,
     upsert: `${insert} ${values} ${replace} RETURNING revision::text AS revision`,
-    /** Upsert unless another owner ($6) holds a live lease. */
+    /**
+     * Upsert unless another owner ($6) holds a live lease. The lease is compared with the
+     * statement's time as inserted (`EXCLUDED.updated_at`), not with `now()`: Citus allows no
+     * function in this WHERE, and leases end on whole milliseconds, so the test is the same.
+     */
     upsertAsOwner: `WITH written AS (${insert} ${values} ${replace} WHERE ${
-      leaseAllows("t", "$6")
+      leaseAllows("t", "$6", "EXCLUDED.updated_at")
     } RETURNING revision)
     ${outcome(table, "revision::text", "revision")}`,
     /** Insert only if the id is free (expectedRevision 0). */
@@ -97,11 +111,16 @@ export function statements(table: string) {
     claim: (where: string, owner: string, leaseMs: string, limit: string) =>
       `WITH picked AS (
       SELECT w.id FROM ${table} w ${where} ${where ? "AND" : "WHERE"} ${lapsed("w")}
-      ORDER BY ${ORDER} LIMIT ${limit}::integer FOR UPDATE SKIP LOCKED
+      ORDER BY ${ORDER} LIMIT ${limit}::integer ${skipLocked}
     ), claimed AS (
       UPDATE ${table} AS w SET lease_owner = ${owner},
         lease_expires_at = ${NOW} + ${leaseMs}::integer * interval '1 millisecond'
-      FROM picked WHERE w.id = picked.id RETURNING w.*
+      FROM picked WHERE w.id = picked.id ${
+        // Unlocked candidates may have been claimed, or changed to match no more, meanwhile.
+        distributed
+          ? `AND ${where ? `${where.slice("WHERE ".length)} AND` : ""} ${lapsed("w")}`
+          : ""}
+      RETURNING w.*
     ) SELECT ${COLUMNS} FROM claimed w ORDER BY ${ORDER}`,
     renew: `WITH written AS (
       UPDATE ${table} SET lease_expires_at = ${NOW} + $3::integer * interval '1 millisecond'
@@ -115,18 +134,21 @@ export function statements(table: string) {
     ${outcome(table, "id", "released")}`,
     /** Prune: $1 statuses as a JSON list, $2 the moment, $3 the limit. */
     prune: `WITH doomed AS (
-      SELECT id FROM ${table}
-      WHERE status IN (SELECT jsonb_array_elements_text($1::text::jsonb))
-        AND updated_at < $2::text::timestamptz
-      ORDER BY updated_at, id COLLATE "C" LIMIT $3::integer FOR UPDATE SKIP LOCKED
-    ), deleted AS (DELETE FROM ${table} AS w USING doomed WHERE w.id = doomed.id RETURNING 1)
+      SELECT id FROM ${table} w WHERE ${finished}
+      ORDER BY updated_at, id COLLATE "C" LIMIT $3::integer ${skipLocked}
+    ), deleted AS (DELETE FROM ${table} AS w USING doomed WHERE w.id = doomed.id ${
+      distributed ? `AND ${finished}` : ""
+    } RETURNING 1)
     SELECT count(*)::text AS n FROM deleted`,
   });
 }
 
-/** The lease on row `alias` lets `owner` write: it is free, the owner's own, or expired. */
-function leaseAllows(alias: string, owner: string): string {
-  return `(${alias}.lease_owner IS NULL OR ${alias}.lease_owner = ${owner} OR ${alias}.lease_expires_at <= now())`;
+/**
+ * The lease on row `alias` lets `owner` write: it is free, the owner's own, or expired at
+ * `at` (the statement's time).
+ */
+function leaseAllows(alias: string, owner: string, at = "now()"): string {
+  return `(${alias}.lease_owner IS NULL OR ${alias}.lease_owner = ${owner} OR ${alias}.lease_expires_at <= ${at})`;
 }
 
 /** A compiled filter: the WHERE clause (or "") and its parameters, numbered from 1. */

@@ -98,6 +98,12 @@ export interface PgStorageOptions {
    * read there may not show a write that just returned.
    */
   readDriver?: SqlDriver;
+  /**
+   * The table is a Citus distributed table (`migrate(driver, { distribute: true })`). Claims and
+   * prunes then use forms Citus runs over many shards: without `SKIP LOCKED`, so a claim racing
+   * another may return fewer instances than are free (even none); call it again.
+   */
+  distributed?: boolean;
   /** The schema holding `workflow_instances`; `"public"` by default. */
   schema?: string;
   /**
@@ -156,7 +162,15 @@ export class PgStorage implements Storage {
       );
     }
     this.schema = options.schema ?? DEFAULT_SCHEMA;
-    this.#sql = statements(`${quoteSchema(this.schema)}.workflow_instances`);
+    if (options.distributed !== undefined && typeof options.distributed !== "boolean") {
+      throw new ValidationError(
+        `Invalid options: distributed must be a boolean, got ${describe(options.distributed)}`,
+      );
+    }
+    this.#sql = statements(
+      `${quoteSchema(this.schema)}.workflow_instances`,
+      options.distributed ?? false,
+    );
     this.#driver = options.driver;
     this.#readDriver = options.readDriver ?? options.driver;
     this.#onQuery = options.onQuery;
@@ -459,6 +473,9 @@ export class PgStorage implements Storage {
         ? " (another session holds a lock it needs; see lock_timeout)"
         : " (statement_timeout elapsed, or the statement was canceled)";
       message = `The ${operation} statement was canceled and rolled back: ${reason}${why}`;
+    } else if (wrapped.code === "0A000" && reason.includes("FOR UPDATE/SHARE")) {
+      message =
+        `The ${operation} statement cannot run on a Citus distributed table: ${reason} (create the PgStorage with distributed: true)`;
     } else if (wrapped.code === "25006") {
       message =
         `The ${operation} statement reached a read-only server and was refused: ${reason} (writes need the primary: a replica belongs in readDriver, never in driver)`;

@@ -1277,7 +1277,7 @@ export async function storageConformance(
  * @param driver The driver under test.
  * @param prefix The schemas' name prefix (a lowercase identifier).
  * @param options `distribute`: make each case's table a Citus distributed table (on a Citus
- *   coordinator).
+ *   coordinator) and use a PgStorage made for one (`distributed: true`).
  * @returns A `makeStorage` for {@linkcode storageConformance}.
  *
  * @example Check a driver
@@ -1303,7 +1303,7 @@ export function freshSchemaStorage(
     const schema = `${prefix}_${run}_${n++}`;
     await migrate(driver, { schema, distribute: options.distribute });
     return {
-      storage: new PgStorage({ driver, schema }),
+      storage: new PgStorage({ driver, schema, distributed: options.distribute }),
       close: async () => {
         await driver.query(`DROP SCHEMA "${schema}" CASCADE`);
       },
