@@ -178,7 +178,9 @@ export async function migrate(
   }
   const distribute = options.distribute ?? false;
   if (typeof distribute !== "boolean") {
-    throw new ValidationError(`Invalid distribute: expected a boolean, got ${describe(distribute)}`);
+    throw new ValidationError(
+      `Invalid distribute: expected a boolean, got ${describe(distribute)}`,
+    );
   }
   if (distribute && target < DISTRIBUTABLE_FROM) {
     throw new ValidationError(
@@ -327,7 +329,11 @@ function migrationTransaction(
   const guarded = (m: Migration, up: boolean, record: string) =>
     `DO ${TAG} BEGIN
   IF ${up ? "NOT " : ""}EXISTS (SELECT 1 FROM ${table} WHERE version = ${m.version}) THEN
-    EXECUTE ${SQL_TAG}${fill(up ? m.up : m.down, quoted)}${SQL_TAG};
+    ${
+      splitStatements(fill(up ? m.up : m.down, quoted)).map((sql) =>
+        `EXECUTE ${SQL_TAG}${sql}${SQL_TAG};`
+      ).join("\n    ")
+    }
     ${record}
     ${mark(up ? String(m.version) : `-${m.version}`)}
   END IF;
@@ -399,24 +405,77 @@ function distribution(quoted: string, schema: string): string {
   const literal = `'${table.replaceAll("'", "''")}'`;
   const refuse = (why: string, args = "") =>
     `RAISE EXCEPTION 'Cannot distribute ${table} of schema ${schema}: ${why}'${args} USING ERRCODE = '${REFUSED}'`;
-  return `DO ${TAG} DECLARE current_column text; BEGIN
+  return `DO ${TAG} DECLARE managed record; BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') THEN
     ${refuse("the citus extension is not installed in this database (CREATE EXTENSION citus)")};
   END IF;
-  EXECUTE 'SELECT distribution_column FROM citus_tables WHERE table_name = ${
-    literal.replaceAll("'", "''")
-  }::regclass' INTO current_column;
-  IF current_column IS NULL THEN
+  EXECUTE 'SELECT citus_table_type AS kind, distribution_column AS key FROM citus_tables
+    WHERE table_name = ${literal.replaceAll("'", "''")}::regclass' INTO managed;
+  IF managed.kind IS NULL THEN
     PERFORM create_distributed_table(${literal}, 'id');
     ${mark(DISTRIBUTED)}
-  ELSIF current_column <> 'id' THEN
-    ${refuse("Citus already manages it, by % instead of id", ", current_column")};
+  ELSIF managed.kind <> 'distributed' OR managed.key <> 'id' THEN
+    ${
+    refuse(
+      "Citus already manages it as a % table (distribution column %), not distributed by id",
+      ", managed.kind, managed.key",
+    )
+  };
   END IF;
 END ${TAG}`;
 }
 
 function mark(entry: string): string {
   return `PERFORM set_config('${DONE_SETTING}', coalesce(current_setting('${DONE_SETTING}', true), '') || ' ${entry}', true);`;
+}
+
+/**
+ * Splits SQL into its statements, at semicolons outside quotes, dollar quotes and comments.
+ * Each runs as an EXECUTE of its own: Citus forwards the text of a DDL statement on a
+ * distributed table to its workers, and refuses a text holding several commands.
+ *
+ * @param sql One migration's SQL.
+ * @returns Its statements, trimmed, without the semicolons between them.
+ *
+ * @example
+ * ```ts
+ * import { splitStatements } from "./migrate.ts";
+ *
+ * splitStatements("CREATE INDEX a ON t (x); DO $$ BEGIN PERFORM 1; END $$;"); // 2 statements
+ * ```
+ */
+export function splitStatements(sql: string): string[] {
+  const statements: string[] = [];
+  let start = 0;
+  let i = 0;
+  const skipTo = (end: string, from: number) => {
+    const at = sql.indexOf(end, from);
+    return at === -1 ? sql.length : at + end.length;
+  };
+  while (i < sql.length) {
+    const c = sql[i];
+    if (c === "'" || c === '"') {
+      // A doubled quote continues the string; E'…' strings also escape with a backslash.
+      const escapes = c === "'" && /[eE]/.test(sql[i - 1] ?? "") &&
+        !/[\w$]/.test(sql[i - 2] ?? "");
+      for (i++; i < sql.length; i++) {
+        if (escapes && sql[i] === "\\") i++;
+        else if (sql[i] === c && sql[i + 1] === c) i++;
+        else if (sql[i] === c) break;
+      }
+      i++;
+    } else if (c === "-" && sql[i + 1] === "-") i = skipTo("\n", i);
+    else if (c === "/" && sql[i + 1] === "*") i = skipTo("*/", i + 2);
+    else if (c === "$" && !/[\w$]/.test(sql[i - 1] ?? "")) {
+      const tag = /^\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/.exec(sql.slice(i))?.[0];
+      i = tag ? skipTo(tag, i + tag.length) : i + 1;
+    } else if (c === ";") {
+      statements.push(sql.slice(start, i));
+      start = ++i;
+    } else i++;
+  }
+  statements.push(sql.slice(start));
+  return statements.map((text) => text.trim()).filter((text) => text !== "");
 }
 
 function fill(sql: string, quoted: string): string {

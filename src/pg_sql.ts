@@ -82,17 +82,17 @@ export function statements(table: string, distributed = false) {
     count: `SELECT count(*)::text AS n FROM ${table} w`,
     delete: `DELETE FROM ${table} WHERE id = $1`,
     upsert: `${insert} ${values} ${replace} RETURNING revision::text AS revision`,
-    /**
-     * Upsert unless another owner ($6) holds a live lease. The lease is compared with the
-     * statement's time as inserted (`EXCLUDED.updated_at`), not with `now()`: Citus allows no
-     * function in this WHERE, and leases end on whole milliseconds, so the test is the same.
-     */
-    upsertAsOwner: `WITH written AS (${insert} ${values} ${replace} WHERE ${
-      leaseAllows("t", "$6", "EXCLUDED.updated_at")
-    } RETURNING revision)
+    /** Upsert unless another owner ($6) holds a live lease. */
+    upsertAsOwner: distributed
+      ? citusUpsertAsOwner(`${insert} ${values}`)
+      : `WITH written AS (${insert} ${values} ${replace} WHERE ${
+        leaseAllows("t", "$6")
+      } RETURNING revision)
     ${outcome(table, "revision::text", "revision")}`,
     /** Insert only if the id is free (expectedRevision 0). */
-    insert: `WITH written AS (${insert} ${values} ON CONFLICT (id) DO NOTHING RETURNING revision)
+    insert: distributed
+      ? citusInsert(`${insert} ${values}`)
+      : `WITH written AS (${insert} ${values} ON CONFLICT (id) DO NOTHING RETURNING revision)
     ${outcome(table, "revision::text", "revision")}`,
     /** Update only at revision $5 (and, with an owner $6, unless another holds a live lease). */
     update: (asOwner: boolean) =>
@@ -141,6 +141,43 @@ export function statements(table: string, distributed = false) {
     } RETURNING 1)
     SELECT count(*)::text AS n FROM deleted`,
   });
+}
+
+/**
+ * Citus plans a CTE holding an INSERT as several tasks (the insert, then what reads its result),
+ * never as one router query; a plain `INSERT … ON CONFLICT … RETURNING` on one id is one task.
+ * So on a distributed table the conditional inserts are that one statement, and a refused one
+ * still returns the row: its conflict branch rewrites the row unchanged (one dead row version,
+ * only when refused). RETURNING then tells written from refused using the new row alone, since
+ * Citus allows no function such as `now()` there.
+ */
+
+/** Insert only if the id is free: a freshly inserted row version has no xmax. */
+function citusInsert(insertValues: string): string {
+  return `${insertValues} ON CONFLICT (id) DO UPDATE SET revision = t.revision
+    RETURNING CASE WHEN t.xmax = '0'::xid THEN t.revision::text END AS revision,
+      t.revision::text AS current`;
+}
+
+/**
+ * Upsert unless another owner ($6) holds a lease live at the statement's time, taken as the
+ * later of its `now()` (as inserted, `EXCLUDED.updated_at`) and the row's last write. A write
+ * stores that time as `updated_at`, so the test on the new row gives the same answer: refused
+ * exactly when the lease outlives the row's `updated_at`.
+ */
+function citusUpsertAsOwner(insertValues: string): string {
+  const at = "GREATEST(EXCLUDED.updated_at, t.updated_at)";
+  const allowed = leaseAllows("t", "$6", at);
+  const pick = (column: string, written: string) =>
+    `${column} = CASE WHEN ${allowed} THEN ${written} ELSE t.${column} END`;
+  const written = leaseAllows("t", "$6", "t.updated_at");
+  return `${insertValues} ON CONFLICT (id) DO UPDATE SET ${pick("workflow", "EXCLUDED.workflow")},
+    ${pick("status", "EXCLUDED.status")}, ${pick("state", "EXCLUDED.state")},
+    ${pick("revision", "t.revision + 1")}, ${pick("updated_at", at)}
+    RETURNING CASE WHEN ${written} THEN t.revision::text END AS revision,
+      t.revision::text AS current, t.lease_owner AS holder,
+      (extract(epoch FROM (t.lease_expires_at - '1970-01-01 00:00:00+00'::timestamptz)) * 1000)::text
+        AS holder_expires, (NOT ${written})::text AS holder_live`;
 }
 
 /**
