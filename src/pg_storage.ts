@@ -473,7 +473,10 @@ export class PgStorage implements Storage {
         ? " (another session holds a lock it needs; see lock_timeout)"
         : " (statement_timeout elapsed, or the statement was canceled)";
       message = `The ${operation} statement was canceled and rolled back: ${reason}${why}`;
-    } else if (wrapped.code === "0A000" && reason.includes("FOR UPDATE/SHARE")) {
+    } else if (
+      wrapped.code === "0A000" &&
+      /FOR UPDATE\/SHARE|ON CONFLICT clause of INSERTs on distributed tables/.test(reason)
+    ) {
       message =
         `The ${operation} statement cannot run on a Citus distributed table: ${reason} (create the PgStorage with distributed: true)`;
     } else if (wrapped.code === "25006") {
