@@ -1015,6 +1015,33 @@ export const STORAGE_CASES: readonly StorageCase[] = Object.freeze([
     },
   },
   {
+    name: "reads take fromPrimary (same answers) and refuse other read options",
+    async run(storage) {
+      await storage.putMany([instanceOf("rd1", "W", "waiting"), instanceOf("rd2", "W", "failed")]);
+      for (const fromPrimary of [true, false]) {
+        assert.equal((await storage.get("rd1", { fromPrimary }))?.id, "rd1");
+        assert.deepEqual(
+          (await storage.query({ status: "waiting" }, { fromPrimary })).map((i) => i.id),
+          ["rd1"],
+        );
+        assert.equal(await storage.count({}, { fromPrimary }), 2);
+        const page = await storage.page({}, { limit: 1, fromPrimary });
+        assert.deepEqual(page.items.map((i) => i.id), ["rd1"]);
+        const ids: string[] = [];
+        for await (const i of storage.scan({}, { batchSize: 1, fromPrimary })) ids.push(i.id);
+        assert.deepEqual(ids, ["rd1", "rd2"]);
+      }
+      await rejectsWith(storage.get("rd1", { fromPrimary: 1 } as never), ValidationError);
+      await rejectsWith(storage.get("rd1", { primary: true } as never), ValidationError);
+      await rejectsWith(storage.query({}, { fromPrimry: true } as never), ValidationError);
+      await rejectsWith(storage.count({}, null as never), ValidationError);
+      await rejectsWith(
+        storage.page({}, { limit: 1, fromPrimary: "yes" } as never),
+        ValidationError,
+      );
+    },
+  },
+  {
     name: "contextContains matches by jsonb containment, typed values encoded as stored",
     async run(storage) {
       const order = newInstance({
