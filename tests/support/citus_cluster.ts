@@ -39,8 +39,12 @@ export interface CitusCluster {
 /**
  * Starts a coordinator and two workers, creates the citus extension on each and adds the
  * workers to the coordinator. Everything is stopped and deleted by `destroy()` or at exit.
+ *
+ * @param options `shardCount`: shards per distributed table (4 by default; Citus's own is 32).
  */
-export async function startCitusCluster(): Promise<CitusCluster> {
+export async function startCitusCluster(
+  options: { shardCount?: number } = {},
+): Promise<CitusCluster> {
   const settings = {
     shared_preload_libraries: "citus",
     // Distributed transactions commit with two-phase commit on the workers.
@@ -49,7 +53,7 @@ export async function startCitusCluster(): Promise<CitusCluster> {
     "citus.node_conninfo": "sslmode=disable",
     // Four shards (two per worker) instead of 32: every statement that fans out still spans
     // shards on both workers, and the suite creates dozens of tables on a 2-core machine.
-    "citus.shard_count": "4",
+    "citus.shard_count": String(options.shardCount ?? 4),
   };
   const nodes: ThrowawayCluster[] = [];
   try {
