@@ -105,7 +105,13 @@ async function drain(storage: PgStorage, n: number) {
   await Promise.all(Array.from({ length: 8 }, async (_, w) => {
     const owner = `worker-${w}`;
     for (;;) {
-      const batch = await storage.claim({ owner, leaseMs: 60_000, limit: 10, workflow: "Drain" });
+      const batch = await storage.claim({
+        owner,
+        leaseMs: 60_000,
+        limit: 10,
+        workflow: "Drain",
+        status: "waiting",
+      });
       claims++;
       if (batch.length === 0) {
         empty++;
