@@ -55,7 +55,8 @@ const outcome = (table: string, column: string, as: string) =>
  * @param table The schema-qualified, quoted table name.
  * @param distributed The table is a Citus distributed table: claim and prune pick their rows
  *   without `FOR UPDATE SKIP LOCKED` (which Citus refuses in a query over many shards) and the
- *   write re-checks each row instead, so a claim racing another may come back short.
+ *   write re-checks each row instead, so a claim racing another may come back short; the
+ *   conditional inserts are single `INSERT … ON CONFLICT` statements (see `citusInsert`).
  * @returns The statement texts (filters and limits are appended by `compileFilter` callers).
  */
 export function statements(table: string, distributed = false) {
