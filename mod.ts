@@ -58,6 +58,7 @@ export type {
   PutManyResult,
   PutOptions,
   PutResult,
+  ReadOptions,
   ReleaseLeaseOptions,
   RenewLeaseResult,
   ScanOptions,

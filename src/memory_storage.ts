@@ -17,6 +17,7 @@ import {
   validatePage,
   validatePrune,
   validatePut,
+  validateRead,
 } from "./options.ts";
 import { scanPages } from "./scan.ts";
 import {
@@ -36,6 +37,7 @@ import type {
   PutManyResult,
   PutOptions,
   PutResult,
+  ReadOptions,
   ReleaseLeaseOptions,
   RenewLeaseResult,
   ScanOptions,
@@ -78,12 +80,17 @@ export class MemoryStorage implements Storage {
    * Reads one instance.
    *
    * @param id The instance id.
+   * @param options `fromPrimary` (checked; one store has no replicas).
    * @returns A fresh copy of the instance, or null.
    */
-  get<I extends object = Record<string, unknown>>(id: string): Promise<StoredInstance<I> | null> {
+  get<I extends object = Record<string, unknown>>(
+    id: string,
+    options?: ReadOptions,
+  ): Promise<StoredInstance<I> | null> {
     return attempt(() => {
+      validateRead(options);
       const entry = this.#entries.get(validateId(id));
-      return entry ? decode(entry) : null;
+      return entry ? decode<I>(entry) : null;
     });
   }
 
@@ -141,12 +148,17 @@ export class MemoryStorage implements Storage {
    * Lists instances matching a filter, ordered by insertion time then id.
    *
    * @param filter Which instances; `{}` for all.
+   * @param options `fromPrimary` (checked; one store has no replicas).
    * @returns Fresh copies of the matches.
    */
   query<I extends object = Record<string, unknown>>(
     filter: InstanceFilter,
+    options?: ReadOptions,
   ): Promise<StoredInstance<I>[]> {
-    return attempt(() => this.#matching(validateFilter(filter)).map(decode<I>));
+    return attempt(() => {
+      validateRead(options);
+      return this.#matching(validateFilter(filter)).map(decode<I>);
+    });
   }
 
   /**
@@ -184,24 +196,28 @@ export class MemoryStorage implements Storage {
    * Walks every matching instance a page at a time; see {@linkcode Storage.scan}.
    *
    * @param filter Which instances.
-   * @param options `batchSize` (100 by default).
+   * @param options `batchSize` (100 by default) and `fromPrimary`.
    * @returns The instances, in insertion order.
    */
   scan<I extends object = Record<string, unknown>>(
     filter: InstanceFilter,
     options: ScanOptions = {},
   ): AsyncGenerator<StoredInstance<I>, void, undefined> {
-    return scanPages((f, o) => this.page<I>(f, o), filter, options?.batchSize);
+    return scanPages((f, o) => this.page<I>(f, o), filter, options);
   }
 
   /**
    * Counts the matching instances.
    *
    * @param filter Which instances.
+   * @param options `fromPrimary` (checked; one store has no replicas).
    * @returns How many.
    */
-  count(filter: InstanceFilter): Promise<number> {
-    return attempt(() => this.#matching(validateFilter(filter)).length);
+  count(filter: InstanceFilter, options?: ReadOptions): Promise<number> {
+    return attempt(() => {
+      validateRead(options);
+      return this.#matching(validateFilter(filter)).length;
+    });
   }
 
   /**

@@ -41,6 +41,13 @@ export interface MigrateOptions {
   dryRun?: boolean;
   /** The migrations to run; this release's {@linkcode MIGRATIONS} by default. */
   migrations?: readonly Migration[];
+  /**
+   * Make `workflow_instances` a Citus distributed table, sharded by `id`, after migrating (a
+   * no-op when it already is). Needs the `citus` extension in the database (the coordinator);
+   * without it the call fails with a {@linkcode MigrationError} and changes nothing. Later
+   * migrations then apply to the distributed table: Citus propagates their DDL to every shard.
+   */
+  distribute?: boolean;
 }
 
 /**
@@ -81,6 +88,8 @@ export interface MigrateResult {
   steps: MigrationStep[];
   /** For a dry run, the SQL it would run; otherwise empty. */
   sql: string[];
+  /** True when this call made `workflow_instances` a distributed table (`distribute`). */
+  distributed?: boolean;
 }
 
 /**
@@ -167,6 +176,17 @@ export async function migrate(
       `Invalid target version: ${describe(target)}, expected 0 to ${latest}`,
     );
   }
+  const distribute = options.distribute ?? false;
+  if (typeof distribute !== "boolean") {
+    throw new ValidationError(
+      `Invalid distribute: expected a boolean, got ${describe(distribute)}`,
+    );
+  }
+  if (distribute && target < DISTRIBUTABLE_FROM) {
+    throw new ValidationError(
+      `Invalid options: distribute needs target version ${DISTRIBUTABLE_FROM} or later, got ${target} (migration 2 alters the table in ways Citus cannot apply to a distributed table)`,
+    );
+  }
   const checksums = await Promise.all(migrations.map((m) => sha256(m.up)));
   if (options.dryRun) {
     const status = await migrationStatus(driver, { schema, migrations });
@@ -176,9 +196,11 @@ export async function migrate(
       const migration = migrations.find((m) => m.version === step.version)!;
       return fill(step.direction === "up" ? migration.up : migration.down, quoted).trim();
     });
+    if (distribute) sql.push(distribution(quoted, schema));
     return { schema, version: target, steps, sql };
   }
   const statements = migrationTransaction(quoted, schema, migrations, checksums, target);
+  if (distribute) statements.splice(-1, 0, { text: distribution(quoted, schema) });
   let results;
   try {
     results = await driver.transaction(statements);
@@ -189,13 +211,17 @@ export async function migrate(
       : `Migration of schema ${schema} failed: ${cause.message}`;
     throw new MigrationError(message, { cause });
   }
-  const done = String(results.at(-1)?.rows[0]?.done ?? "").trim();
-  const steps = done === "" ? [] : done.split(" ").map((entry): MigrationStep => {
+  const entries = String(results.at(-1)?.rows[0]?.done ?? "").trim().split(" ");
+  const distributed = entries.includes(DISTRIBUTED);
+  const done = entries.filter((entry) => entry !== DISTRIBUTED && entry !== "");
+  const steps = done.map((entry): MigrationStep => {
     const version = Math.abs(Number(entry));
     const name = migrations.find((m) => m.version === version)?.name ?? "";
     return { version, name, direction: entry.startsWith("-") ? "down" : "up" };
   });
-  return { schema, version: target, steps, sql: [] };
+  return distribute
+    ? { schema, version: target, steps, sql: [], distributed }
+    : { schema, version: target, steps, sql: [] };
 }
 
 /**
@@ -300,12 +326,14 @@ function migrationTransaction(
   const known = migrations.length === 0
     ? "SELECT NULL::integer, NULL::text WHERE false"
     : `VALUES ${migrations.map((m, i) => `(${m.version}, '${checksums[i]}')`).join(", ")}`;
-  const mark = (entry: string) =>
-    `PERFORM set_config('${DONE_SETTING}', coalesce(current_setting('${DONE_SETTING}', true), '') || ' ${entry}', true);`;
   const guarded = (m: Migration, up: boolean, record: string) =>
     `DO ${TAG} BEGIN
   IF ${up ? "NOT " : ""}EXISTS (SELECT 1 FROM ${table} WHERE version = ${m.version}) THEN
-    EXECUTE ${SQL_TAG}${fill(up ? m.up : m.down, quoted)}${SQL_TAG};
+    ${
+      splitStatements(fill(up ? m.up : m.down, quoted)).map((sql) =>
+        `EXECUTE ${SQL_TAG}${sql}${SQL_TAG};`
+      ).join("\n    ")
+    }
     ${record}
     ${mark(up ? String(m.version) : `-${m.version}`)}
   END IF;
@@ -421,6 +449,96 @@ export async function migrationScript(
   }
   lines.push("", "COMMIT;");
   return lines.join("\n");
+}
+
+/** The first version a table may be distributed at: every later migration suits Citus. */
+const DISTRIBUTABLE_FROM = 2;
+
+/** What a run that distributed the table notes among its steps. */
+const DISTRIBUTED = "distributed";
+
+/**
+ * The statement that makes `workflow_instances` a distributed table on `id`, once: after the
+ * migrations, under the same advisory lock and in the same transaction, so concurrent calls
+ * distribute it exactly once. Refuses without Citus, and a table Citus already manages
+ * otherwise (another column, or a reference table).
+ */
+function distribution(quoted: string, schema: string): string {
+  const table = `${quoted}.workflow_instances`;
+  const literal = `'${table.replaceAll("'", "''")}'`;
+  const refuse = (why: string, args = "") =>
+    `RAISE EXCEPTION 'Cannot distribute ${table} of schema ${schema}: ${why}'${args} USING ERRCODE = '${REFUSED}'`;
+  return `DO ${TAG} DECLARE managed record; BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') THEN
+    ${refuse("the citus extension is not installed in this database (CREATE EXTENSION citus)")};
+  END IF;
+  EXECUTE 'SELECT citus_table_type AS kind, distribution_column AS key FROM citus_tables
+    WHERE table_name = ${literal.replaceAll("'", "''")}::regclass' INTO managed;
+  IF managed.kind IS NULL THEN
+    PERFORM create_distributed_table(${literal}, 'id');
+    ${mark(DISTRIBUTED)}
+  ELSIF managed.kind <> 'distributed' OR managed.key <> 'id' THEN
+    ${
+    refuse(
+      "Citus already manages it as a % table (distribution column %), not distributed by id",
+      ", managed.kind, managed.key",
+    )
+  };
+  END IF;
+END ${TAG}`;
+}
+
+function mark(entry: string): string {
+  return `PERFORM set_config('${DONE_SETTING}', coalesce(current_setting('${DONE_SETTING}', true), '') || ' ${entry}', true);`;
+}
+
+/**
+ * Splits SQL into its statements, at semicolons outside quotes, dollar quotes and comments.
+ * Each runs as an EXECUTE of its own: Citus forwards the text of a DDL statement on a
+ * distributed table to its workers, and refuses a text holding several commands.
+ *
+ * @param sql One migration's SQL.
+ * @returns Its statements, trimmed, without the semicolons between them.
+ *
+ * @example
+ * ```ts
+ * import { splitStatements } from "./migrate.ts";
+ *
+ * splitStatements("CREATE INDEX a ON t (x); DO $$ BEGIN PERFORM 1; END $$;"); // 2 statements
+ * ```
+ */
+export function splitStatements(sql: string): string[] {
+  const statements: string[] = [];
+  let start = 0;
+  let i = 0;
+  const skipTo = (end: string, from: number) => {
+    const at = sql.indexOf(end, from);
+    return at === -1 ? sql.length : at + end.length;
+  };
+  while (i < sql.length) {
+    const c = sql[i];
+    if (c === "'" || c === '"') {
+      // A doubled quote continues the string; E'…' strings also escape with a backslash.
+      const escapes = c === "'" && /[eE]/.test(sql[i - 1] ?? "") &&
+        !/[\w$]/.test(sql[i - 2] ?? "");
+      for (i++; i < sql.length; i++) {
+        if (escapes && sql[i] === "\\") i++;
+        else if (sql[i] === c && sql[i + 1] === c) i++;
+        else if (sql[i] === c) break;
+      }
+      i++;
+    } else if (c === "-" && sql[i + 1] === "-") i = skipTo("\n", i);
+    else if (c === "/" && sql[i + 1] === "*") i = skipTo("*/", i + 2);
+    else if (c === "$" && !/[\w$]/.test(sql[i - 1] ?? "")) {
+      const tag = /^\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/.exec(sql.slice(i))?.[0];
+      i = tag ? skipTo(tag, i + tag.length) : i + 1;
+    } else if (c === ";") {
+      statements.push(sql.slice(start, i));
+      start = ++i;
+    } else i++;
+  }
+  statements.push(sql.slice(start));
+  return statements.map((text) => text.trim()).filter((text) => text !== "");
 }
 
 function fill(sql: string, quoted: string): string {

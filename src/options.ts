@@ -20,6 +20,7 @@ import type {
   LeaseOptions,
   PageOptions,
   PruneOptions,
+  ReadOptions,
 } from "./storage.ts";
 import { dateTimeValue, isPlainObject, TypedJsonWriter } from "./typed_json.ts";
 
@@ -289,8 +290,8 @@ export function validateLease(
  */
 export function validatePage(
   options: PageOptions,
-): { limit: number; cursor: string | null; skipCorrupt: boolean } {
-  const given = optionsObject("page", options, ["limit", "cursor", "skipCorrupt"]);
+): { limit: number; cursor: string | null; skipCorrupt: boolean; fromPrimary: boolean } {
+  const given = optionsObject("page", options, ["limit", "cursor", "skipCorrupt", "fromPrimary"]);
   const cursor = given.cursor ?? null;
   if (cursor !== null && typeof cursor !== "string") {
     throw new ValidationError(`Invalid cursor: expected a string or null, got ${describe(cursor)}`);
@@ -301,7 +302,37 @@ export function validatePage(
       `Invalid skipCorrupt: expected a boolean, got ${describe(skipCorrupt)}`,
     );
   }
-  return { limit: integerIn("limit", given.limit, 1, 1000), cursor, skipCorrupt };
+  return {
+    limit: integerIn("limit", given.limit, 1, 1000),
+    cursor,
+    skipCorrupt,
+    fromPrimary: fromPrimary(given.fromPrimary),
+  };
+}
+
+/**
+ * Checks the options of `get`, `query` and `count`: at most `fromPrimary`, a boolean.
+ *
+ * @param options As given (undefined for none).
+ * @returns Whether to read from the primary.
+ * @throws {ValidationError} On an unknown key or a `fromPrimary` that is not a boolean.
+ *
+ * @example
+ * ```ts
+ * import { validateRead } from "./options.ts";
+ *
+ * validateRead({ fromPrimary: true }); // { fromPrimary: true }
+ * ```
+ */
+export function validateRead(options: ReadOptions | undefined): { fromPrimary: boolean } {
+  if (options === undefined) return { fromPrimary: false };
+  const given = optionsObject("read", options, ["fromPrimary"]);
+  return { fromPrimary: fromPrimary(given.fromPrimary) };
+}
+
+function fromPrimary(value: unknown): boolean {
+  if (value === undefined || typeof value === "boolean") return value === true;
+  throw new ValidationError(`Invalid fromPrimary: expected a boolean, got ${describe(value)}`);
 }
 
 /**

@@ -54,15 +54,26 @@ const outcome = (table: string, column: string, as: string) =>
  * Every statement for one table.
  *
  * @param table The schema-qualified, quoted table name.
+ * @param distributed The table is a Citus distributed table: claim and prune pick their rows
+ *   without `FOR UPDATE SKIP LOCKED` (which Citus refuses in a query over many shards) and the
+ *   write re-checks each row instead, so a claim racing another may come back short; the
+ *   conditional inserts are single `INSERT … ON CONFLICT` statements (see `citusInsert`).
  * @returns The statement texts (filters and limits are appended by `compileFilter` callers).
  */
-export function statements(table: string) {
+export function statements(table: string, distributed = false) {
+  // Row locks in a query over many shards are refused by Citus: there, the candidates are read
+  // without a lock and the write re-checks each one (READ COMMITTED re-evaluates the condition
+  // on a row another transaction changed meanwhile, so no row is taken twice).
+  const skipLocked = distributed ? "" : "FOR UPDATE SKIP LOCKED";
   const values = `VALUES ($1, $2, $3::integer, $4, $5::text::jsonb, 1, ${NOW}, ${NOW})`;
   const insert = `INSERT INTO ${table} AS t
     (id, workflow, workflow_version, status, state, revision, inserted_at, updated_at)`;
   const replace = `ON CONFLICT (id) DO UPDATE SET workflow = EXCLUDED.workflow,
     status = EXCLUDED.status, state = EXCLUDED.state, revision = t.revision + 1,
     updated_at = EXCLUDED.updated_at`;
+  /** Prune's condition: $1 statuses as a JSON list, $2 the moment. */
+  const finished = `w.status IN (SELECT jsonb_array_elements_text($1::text::jsonb))
+        AND w.updated_at < $2::text::timestamptz`;
   return Object.freeze({
     get: `SELECT ${COLUMNS} FROM ${table} w WHERE w.id = $1`,
     select: `SELECT ${COLUMNS} FROM ${table} w`,
@@ -85,12 +96,16 @@ export function statements(table: string) {
     delete: `DELETE FROM ${table} WHERE id = $1`,
     upsert: `${insert} ${values} ${replace} RETURNING revision::text AS revision`,
     /** Upsert unless another owner ($6) holds a live lease. */
-    upsertAsOwner: `WITH written AS (${insert} ${values} ${replace} WHERE ${
-      leaseAllows("t", "$6")
-    } RETURNING revision)
+    upsertAsOwner: distributed
+      ? citusUpsertAsOwner(`${insert} ${values}`)
+      : `WITH written AS (${insert} ${values} ${replace} WHERE ${
+        leaseAllows("t", "$6")
+      } RETURNING revision)
     ${outcome(table, "revision::text", "revision")}`,
     /** Insert only if the id is free (expectedRevision 0). */
-    insert: `WITH written AS (${insert} ${values} ON CONFLICT (id) DO NOTHING RETURNING revision)
+    insert: distributed
+      ? citusInsert(`${insert} ${values}`)
+      : `WITH written AS (${insert} ${values} ON CONFLICT (id) DO NOTHING RETURNING revision)
     ${outcome(table, "revision::text", "revision")}`,
     /** Update only at revision $5 (and, with an owner $6, unless another holds a live lease). */
     update: (asOwner: boolean) =>
@@ -115,11 +130,16 @@ export function statements(table: string) {
     claim: (where: string, owner: string, leaseMs: string, limit: string) =>
       `WITH picked AS (
       SELECT w.id FROM ${table} w ${where} ${where ? "AND" : "WHERE"} ${lapsed("w")}
-      ORDER BY ${ORDER} LIMIT ${limit}::integer FOR UPDATE SKIP LOCKED
+      ORDER BY ${ORDER} LIMIT ${limit}::integer ${skipLocked}
     ), claimed AS (
       UPDATE ${table} AS w SET lease_owner = ${owner},
         lease_expires_at = ${NOW} + ${leaseMs}::integer * interval '1 millisecond'
-      FROM picked WHERE w.id = picked.id RETURNING w.*
+      FROM picked WHERE w.id = picked.id ${
+        // Unlocked candidates may have been claimed, or changed to match no more, meanwhile.
+        distributed
+          ? `AND ${where ? `${where.slice("WHERE ".length)} AND` : ""} ${lapsed("w")}`
+          : ""}
+      RETURNING w.*
     ) SELECT ${COLUMNS} FROM claimed w ORDER BY ${ORDER}`,
     renew: `WITH written AS (
       UPDATE ${table} SET lease_expires_at = ${NOW} + $3::integer * interval '1 millisecond'
@@ -136,18 +156,58 @@ export function statements(table: string) {
       WHERE id IN (SELECT jsonb_array_elements_text($1::text::jsonb)) AND lease_owner = $2`,
     /** Prune: $1 statuses as a JSON list, $2 the moment, $3 the limit. */
     prune: `WITH doomed AS (
-      SELECT id FROM ${table}
-      WHERE status IN (SELECT jsonb_array_elements_text($1::text::jsonb))
-        AND updated_at < $2::text::timestamptz
-      ORDER BY updated_at, id COLLATE "C" LIMIT $3::integer FOR UPDATE SKIP LOCKED
-    ), deleted AS (DELETE FROM ${table} AS w USING doomed WHERE w.id = doomed.id RETURNING 1)
+      SELECT id FROM ${table} w WHERE ${finished}
+      ORDER BY updated_at, id COLLATE "C" LIMIT $3::integer ${skipLocked}
+    ), deleted AS (DELETE FROM ${table} AS w USING doomed WHERE w.id = doomed.id ${
+      distributed ? `AND ${finished}` : ""
+    } RETURNING 1)
     SELECT count(*)::text AS n FROM deleted`,
   });
 }
 
-/** The lease on row `alias` lets `owner` write: it is free, the owner's own, or expired. */
-function leaseAllows(alias: string, owner: string): string {
-  return `(${alias}.lease_owner IS NULL OR ${alias}.lease_owner = ${owner} OR ${alias}.lease_expires_at <= now())`;
+/**
+ * Citus plans a CTE holding an INSERT as several tasks (the insert, then what reads its result),
+ * never as one router query; a plain `INSERT … ON CONFLICT … RETURNING` on one id is one task.
+ * So on a distributed table the conditional inserts are that one statement, and a refused one
+ * still returns the row: its conflict branch rewrites the row unchanged (one dead row version,
+ * only when refused). RETURNING then tells written from refused using the new row alone, since
+ * Citus allows no function such as `now()` there.
+ */
+
+/** Insert only if the id is free: a freshly inserted row version has no xmax. */
+function citusInsert(insertValues: string): string {
+  return `${insertValues} ON CONFLICT (id) DO UPDATE SET revision = t.revision
+    RETURNING CASE WHEN t.xmax = '0'::xid THEN t.revision::text END AS revision,
+      t.revision::text AS current`;
+}
+
+/**
+ * Upsert unless another owner ($6) holds a lease live at the statement's time, taken as the
+ * later of its `now()` (as inserted, `EXCLUDED.updated_at`) and the row's last write. A write
+ * stores that time as `updated_at`, so the test on the new row gives the same answer: refused
+ * exactly when the lease outlives the row's `updated_at`.
+ */
+function citusUpsertAsOwner(insertValues: string): string {
+  const at = "GREATEST(EXCLUDED.updated_at, t.updated_at)";
+  const allowed = leaseAllows("t", "$6", at);
+  const pick = (column: string, written: string) =>
+    `${column} = CASE WHEN ${allowed} THEN ${written} ELSE t.${column} END`;
+  const written = leaseAllows("t", "$6", "t.updated_at");
+  return `${insertValues} ON CONFLICT (id) DO UPDATE SET ${pick("workflow", "EXCLUDED.workflow")},
+    ${pick("status", "EXCLUDED.status")}, ${pick("state", "EXCLUDED.state")},
+    ${pick("revision", "t.revision + 1")}, ${pick("updated_at", at)}
+    RETURNING CASE WHEN ${written} THEN t.revision::text END AS revision,
+      t.revision::text AS current, t.lease_owner AS holder,
+      (extract(epoch FROM (t.lease_expires_at - '1970-01-01 00:00:00+00'::timestamptz)) * 1000)::text
+        AS holder_expires, (NOT ${written})::text AS holder_live`;
+}
+
+/**
+ * The lease on row `alias` lets `owner` write: it is free, the owner's own, or expired at
+ * `at` (the statement's time).
+ */
+function leaseAllows(alias: string, owner: string, at = "now()"): string {
+  return `(${alias}.lease_owner IS NULL OR ${alias}.lease_owner = ${owner} OR ${alias}.lease_expires_at <= ${at})`;
 }
 
 /** A compiled filter: the WHERE clause (or "") and its parameters, numbered from 1. */

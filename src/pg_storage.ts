@@ -25,6 +25,7 @@ import {
   validatePage,
   validatePrune,
   validatePut,
+  validateRead,
 } from "./options.ts";
 import { compileFilter, statements, timestampParam } from "./pg_sql.ts";
 import { scanPages } from "./scan.ts";
@@ -48,6 +49,7 @@ import type {
   PutManyResult,
   PutOptions,
   PutResult,
+  ReadOptions,
   ReleaseLeaseOptions,
   RenewLeaseResult,
   ScanOptions,
@@ -198,8 +200,21 @@ export interface CountEstimate {
  * ```
  */
 export interface PgStorageOptions {
-  /** The driver wrapping your PostgreSQL client. */
+  /** The driver wrapping your PostgreSQL client: the primary, which takes every write. */
   driver: SqlDriver;
+  /**
+   * A driver on a read replica (a hot standby streaming from the primary). `get`, `query`,
+   * `page`, `scan` and `count` go to it unless called with `fromPrimary: true`; writes, claims,
+   * leases and conditional puts always go to `driver`. A replica lags the primary a little, so a
+   * read there may not show a write that just returned.
+   */
+  readDriver?: SqlDriver;
+  /**
+   * The table is a Citus distributed table (`migrate(driver, { distribute: true })`). Claims and
+   * prunes then use forms Citus runs over many shards: without `SKIP LOCKED`, so a claim racing
+   * another may return fewer instances than are free (even none); call it again.
+   */
+  distributed?: boolean;
   /** The schema holding `workflow_instances`; `"public"` by default. */
   schema?: string;
   /**
@@ -239,6 +254,7 @@ export class PgStorage implements Storage {
   /** The schema this storage reads and writes. */
   readonly schema: string;
   #driver: SqlDriver;
+  #readDriver: SqlDriver;
   #sql: ReturnType<typeof statements>;
   #onQuery: PgStorageOptions["onQuery"];
   #wrapQuery: QueryWrapper | undefined;
@@ -255,6 +271,11 @@ export class PgStorage implements Storage {
     if (typeof options?.driver?.query !== "function") {
       throw new ValidationError("Invalid options: driver must be a SqlDriver");
     }
+    if (options.readDriver !== undefined && typeof options.readDriver?.query !== "function") {
+      throw new ValidationError(
+        `Invalid options: readDriver must be a SqlDriver, got ${describe(options.readDriver)}`,
+      );
+    }
     if (options.onQuery !== undefined && typeof options.onQuery !== "function") {
       throw new ValidationError(
         `Invalid options: onQuery must be a function, got ${describe(options.onQuery)}`,
@@ -266,7 +287,15 @@ export class PgStorage implements Storage {
       );
     }
     this.schema = options.schema ?? DEFAULT_SCHEMA;
-    this.#sql = statements(`${quoteSchema(this.schema)}.workflow_instances`);
+    if (options.distributed !== undefined && typeof options.distributed !== "boolean") {
+      throw new ValidationError(
+        `Invalid options: distributed must be a boolean, got ${describe(options.distributed)}`,
+      );
+    }
+    this.#sql = statements(
+      `${quoteSchema(this.schema)}.workflow_instances`,
+      options.distributed ?? false,
+    );
     const sql = this.#sql;
     const fixed = [
       sql.get,
@@ -282,6 +311,7 @@ export class PgStorage implements Storage {
     ];
     this.#names = new Map(fixed.map((text) => [text, statementName(text)]));
     this.#driver = options.driver;
+    this.#readDriver = options.readDriver ?? options.driver;
     this.#onQuery = options.onQuery;
     this.#wrapQuery = options.wrapQuery;
   }
@@ -290,15 +320,18 @@ export class PgStorage implements Storage {
    * Reads one instance.
    *
    * @param id The instance id.
+   * @param options `fromPrimary`: read from `driver` even when a `readDriver` is set.
    * @returns The instance, or null.
    * @throws {ValidationError} On an invalid id.
    * @throws {CorruptRecordError} When the stored row cannot be decoded.
    */
   async get<I extends object = Record<string, unknown>>(
     id: string,
+    options?: ReadOptions,
   ): Promise<StoredInstance<I> | null> {
+    const read = this.#reader(validateRead(options).fromPrimary);
     const checked = validateId(id);
-    const rows = await this.#query("get", this.#sql.get, [checked], checked);
+    const rows = await this.#query("get", this.#sql.get, [checked], checked, read);
     return rows.length === 0 ? null : decode(rows[0]);
   }
 
@@ -380,18 +413,23 @@ export class PgStorage implements Storage {
    * Lists all instances matching a filter, ordered by insertion time then id.
    *
    * @param filter Which instances; `{}` for all.
+   * @param options `fromPrimary`: read from `driver` even when a `readDriver` is set.
    * @returns The matches.
    * @throws {ValidationError} On an unknown filter key or an invalid value.
    * @throws {CorruptRecordError} When a stored row cannot be decoded (names its id).
    */
   async query<I extends object = Record<string, unknown>>(
     filter: InstanceFilter,
+    options?: ReadOptions,
   ): Promise<StoredInstance<I>[]> {
+    const read = this.#reader(validateRead(options).fromPrimary);
     const { where, params } = compileFilter(validateFilter(filter));
     const rows = await this.#query(
       "query",
       `${this.#sql.select} ${where} ${this.#sql.order}`,
       params,
+      undefined,
+      read,
     );
     return rows.map(decode<I>);
   }
@@ -401,7 +439,8 @@ export class PgStorage implements Storage {
    * while others write, and as fast for the thousandth page as for the first.
    *
    * @param filter Which instances.
-   * @param options `limit` (1 to 1000), the `cursor` of the previous page, and `skipCorrupt`.
+   * @param options `limit` (1 to 1000), the `cursor` of the previous page, `skipCorrupt` and
+   *   `fromPrimary`.
    * @returns The items and the next cursor (null after the last page); with `skipCorrupt`, the
    *   rows that could not be decoded in `corrupt`.
    * @throws {ValidationError} On a bad filter, limit or cursor.
@@ -411,7 +450,7 @@ export class PgStorage implements Storage {
     filter: InstanceFilter,
     options: PageOptions,
   ): Promise<Page<I>> {
-    const { limit, cursor, skipCorrupt } = validatePage(options);
+    const { limit, cursor, skipCorrupt, fromPrimary } = validatePage(options);
     const compiled = compileFilter(validateFilter(filter));
     const conditions = compiled.where === "" ? [] : [compiled.where.slice("WHERE ".length)];
     if (cursor !== null) {
@@ -424,7 +463,13 @@ export class PgStorage implements Storage {
     const text = `${this.#sql.page} ${where} ${this.#sql.order} LIMIT ${
       compiled.bind(limit + 1)
     }::integer`;
-    const rows = await this.#query("page", text, compiled.params);
+    const rows = await this.#query(
+      "page",
+      text,
+      compiled.params,
+      undefined,
+      this.#reader(fromPrimary),
+    );
     const items = rows.slice(0, limit);
     const last = rows.length > limit ? items[limit - 1] : undefined;
     const nextCursor = last
@@ -440,7 +485,7 @@ export class PgStorage implements Storage {
    * the batch size.
    *
    * @param filter Which instances.
-   * @param options `batchSize`, 1 to 1000 (100 by default).
+   * @param options `batchSize`, 1 to 1000 (100 by default), and `fromPrimary`.
    * @returns The instances, in insertion order.
    * @throws {ValidationError} On a bad filter or batch size (when iteration starts).
    */
@@ -448,19 +493,27 @@ export class PgStorage implements Storage {
     filter: InstanceFilter,
     options: ScanOptions = {},
   ): AsyncGenerator<StoredInstance<I>, void, undefined> {
-    return scanPages((f, o) => this.page<I>(f, o), filter, options?.batchSize);
+    return scanPages((f, o) => this.page<I>(f, o), filter, options);
   }
 
   /**
    * Counts the matching instances.
    *
    * @param filter Which instances.
+   * @param options `fromPrimary`: read from `driver` even when a `readDriver` is set.
    * @returns How many.
    * @throws {ValidationError} On a bad filter.
    */
-  async count(filter: InstanceFilter): Promise<number> {
+  async count(filter: InstanceFilter, options?: ReadOptions): Promise<number> {
+    const read = this.#reader(validateRead(options).fromPrimary);
     const { where, params } = compileFilter(validateFilter(filter));
-    const [row] = await this.#query("count", `${this.#sql.count} ${where}`, params);
+    const [row] = await this.#query(
+      "count",
+      `${this.#sql.count} ${where}`,
+      params,
+      undefined,
+      read,
+    );
     return Number(row.n);
   }
 
@@ -573,11 +626,18 @@ export class PgStorage implements Storage {
     return Number(row.n);
   }
 
+  /** The driver a read goes to: the replica, unless the caller asked for the primary. */
+  #reader(fromPrimary: boolean): SqlDriver {
+    return fromPrimary ? this.#driver : this.#readDriver;
+  }
+
+  /** Runs one statement: on `driver` (the primary), or on the reader a read passes. */
   async #query(
     operation: QueryOperation,
     text: string,
     params: unknown[],
     instanceId?: string,
+    driver: SqlDriver = this.#driver,
   ): Promise<Record<string, unknown>[]> {
     const started = performance.now();
     const info: QueryInfo = { operation, schema: this.schema, table: TABLE, sql: text };
@@ -588,8 +648,8 @@ export class PgStorage implements Storage {
       try {
         const name = this.#names.get(text);
         return await (name === undefined
-          ? this.#driver.query(text, params)
-          : this.#driver.query(text, params, { name }));
+          ? driver.query(text, params)
+          : driver.query(text, params, { name }));
       } catch (error) {
         throw (failure = this.#explain(operation, error));
       }
@@ -633,6 +693,15 @@ export class PgStorage implements Storage {
         ? " (another session holds a lock it needs; see lock_timeout)"
         : " (statement_timeout elapsed, or the statement was canceled)";
       message = `The ${operation} statement was canceled and rolled back: ${reason}${why}`;
+    } else if (
+      wrapped.code === "0A000" &&
+      /FOR UPDATE\/SHARE|ON CONFLICT clause of INSERTs on distributed tables/.test(reason)
+    ) {
+      message =
+        `The ${operation} statement cannot run on a Citus distributed table: ${reason} (create the PgStorage with distributed: true)`;
+    } else if (wrapped.code === "25006") {
+      message =
+        `The ${operation} statement reached a read-only server and was refused: ${reason} (writes need the primary: a replica belongs in readDriver, never in driver)`;
     } else if (wrapped.code === "22021") {
       // Only a database whose encoding is not UTF8 (SQL_ASCII) holds such bytes: another program
       // wrote them, and the server will not convert them for a UTF-8 client.

@@ -5,24 +5,25 @@
  */
 
 import type { StoredInstance } from "./instance.ts";
-import type { InstanceFilter, Page, PageOptions } from "./storage.ts";
+import type { InstanceFilter, Page, PageOptions, ScanOptions } from "./storage.ts";
 
 /**
  * Walks every page of a filter lazily: one page is in memory at a time.
  *
  * @param page The store's `page` method.
  * @param filter Which instances.
- * @param batchSize The page size.
+ * @param options `batchSize`, the page size (100 by default), and `fromPrimary`, passed on.
  * @returns The instances, in insertion order.
  */
 export async function* scanPages<I extends object>(
   page: (filter: InstanceFilter, options: PageOptions) => Promise<Page<I>>,
   filter: InstanceFilter,
-  batchSize: number | undefined,
+  options: ScanOptions | undefined,
 ): AsyncGenerator<StoredInstance<I>, void, undefined> {
+  const read = options?.fromPrimary === undefined ? {} : { fromPrimary: options.fromPrimary };
   let cursor: string | null = null;
   do {
-    const next: Page<I> = await page(filter, { limit: batchSize ?? 100, cursor });
+    const next: Page<I> = await page(filter, { limit: options?.batchSize ?? 100, cursor, ...read });
     yield* next.items;
     cursor = next.nextCursor;
   } while (cursor !== null);

@@ -131,6 +131,26 @@ export interface LeaseOptions {
 }
 
 /**
+ * Options of the reads (`get`, `query`, `count`, and with `page` and `scan`), which a
+ * {@linkcode PgStorage} with a `readDriver` sends to a read replica.
+ *
+ * @example Read my own write, which the replica may not have replayed yet
+ * ```ts
+ * import type { ReadOptions } from "@heph/pg";
+ *
+ * const options: ReadOptions = { fromPrimary: true };
+ * ```
+ */
+export interface ReadOptions {
+  /**
+   * Read from the primary (`driver`) even when a `readDriver` is set: for a caller that must
+   * see its own latest write. A replica replays the primary's changes a little later (usually
+   * milliseconds, more under load). Stores without replicas ignore it.
+   */
+  fromPrimary?: boolean;
+}
+
+/**
  * Options of {@linkcode Storage.page}.
  *
  * @example
@@ -140,7 +160,7 @@ export interface LeaseOptions {
  * const first: PageOptions = { limit: 100 };
  * ```
  */
-export interface PageOptions {
+export interface PageOptions extends ReadOptions {
   /** Items per page, 1 to 1000. */
   limit: number;
   /** Where to continue: the `nextCursor` of the previous page. Absent for the first page. */
@@ -202,7 +222,7 @@ export interface PutManyResult {
  * const options: ScanOptions = { batchSize: 500 };
  * ```
  */
-export interface ScanOptions {
+export interface ScanOptions extends ReadOptions {
   /** Instances read per statement, 1 to 1000; 100 by default. */
   batchSize?: number;
 }
@@ -279,9 +299,13 @@ export interface Storage {
    *
    * @typeParam I The type of `context.initial` the caller expects (not checked at run time).
    * @param id The instance id.
+   * @param options `fromPrimary`: read from the primary, not a replica.
    * @returns The instance, or null when there is none.
    */
-  get<I extends object = Record<string, unknown>>(id: string): Promise<StoredInstance<I> | null>;
+  get<I extends object = Record<string, unknown>>(
+    id: string,
+    options?: ReadOptions,
+  ): Promise<StoredInstance<I> | null>;
   /**
    * Inserts or replaces an instance. The workflow version is fixed by the first insert.
    *
@@ -308,10 +332,12 @@ export interface Storage {
    *
    * @typeParam I The type of `context.initial` the caller expects (not checked at run time).
    * @param filter Which instances.
+   * @param options `fromPrimary`: read from the primary, not a replica.
    * @returns The matches.
    */
   query<I extends object = Record<string, unknown>>(
     filter: InstanceFilter,
+    options?: ReadOptions,
   ): Promise<StoredInstance<I>[]>;
   /**
    * Reads one page of the instances matching a filter, in insertion order (keyset pagination:
@@ -332,7 +358,7 @@ export interface Storage {
    *
    * @typeParam I The type of `context.initial` the caller expects (not checked at run time).
    * @param filter Which instances.
-   * @param options `batchSize`, the page size (100 by default).
+   * @param options `batchSize`, the page size (100 by default); `fromPrimary`.
    * @returns The instances, in insertion order.
    */
   scan<I extends object = Record<string, unknown>>(
@@ -343,9 +369,10 @@ export interface Storage {
    * Counts the instances matching a filter.
    *
    * @param filter Which instances.
+   * @param options `fromPrimary`: read from the primary, not a replica.
    * @returns How many.
    */
-  count(filter: InstanceFilter): Promise<number>;
+  count(filter: InstanceFilter, options?: ReadOptions): Promise<number>;
   /**
    * Leases up to `limit` matching instances whose lease is free or expired to `owner`, oldest
    * first, skipping those another claim is taking at the same moment. A claim never keeps a

@@ -1154,6 +1154,33 @@ export const STORAGE_CASES: readonly StorageCase[] = Object.freeze([
     },
   },
   {
+    name: "reads take fromPrimary (same answers) and refuse other read options",
+    async run(storage) {
+      await storage.putMany([instanceOf("rd1", "W", "waiting"), instanceOf("rd2", "W", "failed")]);
+      for (const fromPrimary of [true, false]) {
+        assert.equal((await storage.get("rd1", { fromPrimary }))?.id, "rd1");
+        assert.deepEqual(
+          (await storage.query({ status: "waiting" }, { fromPrimary })).map((i) => i.id),
+          ["rd1"],
+        );
+        assert.equal(await storage.count({}, { fromPrimary }), 2);
+        const page = await storage.page({}, { limit: 1, fromPrimary });
+        assert.deepEqual(page.items.map((i) => i.id), ["rd1"]);
+        const ids: string[] = [];
+        for await (const i of storage.scan({}, { batchSize: 1, fromPrimary })) ids.push(i.id);
+        assert.deepEqual(ids, ["rd1", "rd2"]);
+      }
+      await rejectsWith(storage.get("rd1", { fromPrimary: 1 } as never), ValidationError);
+      await rejectsWith(storage.get("rd1", { primary: true } as never), ValidationError);
+      await rejectsWith(storage.query({}, { fromPrimry: true } as never), ValidationError);
+      await rejectsWith(storage.count({}, null as never), ValidationError);
+      await rejectsWith(
+        storage.page({}, { limit: 1, fromPrimary: "yes" } as never),
+        ValidationError,
+      );
+    },
+  },
+  {
     name: "contextContains matches by jsonb containment, typed values encoded as stored",
     async run(storage) {
       const order = newInstance({
@@ -1422,6 +1449,8 @@ export async function storageConformance(
  *
  * @param driver The driver under test.
  * @param prefix The schemas' name prefix (a lowercase identifier).
+ * @param options `distribute`: make each case's table a Citus distributed table (on a Citus
+ *   coordinator) and use a PgStorage made for one (`distributed: true`).
  * @returns A `makeStorage` for {@linkcode storageConformance}.
  *
  * @example Check a driver
@@ -1439,14 +1468,15 @@ export async function storageConformance(
 export function freshSchemaStorage(
   driver: SqlDriver,
   prefix = "heph_conformance",
+  options: { distribute?: boolean } = {},
 ): () => Promise<StorageFixture> {
   let n = 0;
   const run = Math.random().toString(36).slice(2, 8);
   return async () => {
     const schema = `${prefix}_${run}_${n++}`;
-    await migrate(driver, { schema });
+    await migrate(driver, { schema, distribute: options.distribute });
     return {
-      storage: new PgStorage({ driver, schema }),
+      storage: new PgStorage({ driver, schema, distributed: options.distribute }),
       close: async () => {
         await driver.query(`DROP SCHEMA "${schema}" CASCADE`);
       },

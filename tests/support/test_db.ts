@@ -83,8 +83,12 @@ async function localServerUrl(): Promise<string | undefined> {
   return undefined;
 }
 
-/** The directory holding `initdb` and `pg_ctl`: PATH first, then the newest /usr/lib/postgresql. */
-async function findPgBinDir(): Promise<string> {
+/**
+ * The directory holding `initdb`, `pg_ctl` and the other server tools (`pg_basebackup`): where
+ * the `initdb` found on PATH really lives (PATH may hold only links), else the newest
+ * /usr/lib/postgresql.
+ */
+export async function findPgBinDir(): Promise<string> {
   const isFile = (path: string) => Deno.stat(path).then((s) => s.isFile, () => false);
   const versions: string[] = [];
   try {
@@ -96,7 +100,10 @@ async function findPgBinDir(): Promise<string> {
     ...versions.map((v) => `/usr/lib/postgresql/${v}/bin`),
   ];
   for (const dir of candidates) {
-    if (await isFile(`${dir}/initdb`) && await isFile(`${dir}/pg_ctl`)) return dir;
+    if (await isFile(`${dir}/initdb`) && await isFile(`${dir}/pg_ctl`)) {
+      const real = await Deno.realPath(`${dir}/initdb`);
+      return real.slice(0, real.lastIndexOf("/"));
+    }
   }
   throw new Error("no PostgreSQL found: set TEST_DATABASE_URL or install PostgreSQL (initdb)");
 }
@@ -128,15 +135,28 @@ export interface ThrowawayCluster {
   destroy(): Promise<void>;
 }
 
+/** Options of {@linkcode startThrowawayCluster}. */
+export interface ThrowawayClusterOptions {
+  /** Make the `postgres` user log in with this password (SCRAM). */
+  password?: string;
+  /** Server settings, passed as `-c name=value` at every start (`shared_preload_libraries`…). */
+  settings?: Record<string, string>;
+  /**
+   * The URL of a running throwaway cluster to copy with `pg_basebackup -R` instead of `initdb`:
+   * the new cluster is a hot standby streaming from it (read-only, lagging behind it).
+   */
+  standbyOf?: string;
+}
+
 /**
- * Starts a throwaway PostgreSQL cluster of the test's own with `initdb` and `pg_ctl` (free
- * port, temp dir), for tests that stop or restart the server. It is stopped and deleted when
- * the process exits, or by `destroy()`.
+ * Starts a throwaway PostgreSQL cluster of the test's own with `initdb` (or `pg_basebackup`)
+ * and `pg_ctl` (free port, temp dir), for tests that stop or restart the server, replicate it or
+ * preload extensions. It is stopped and deleted when the process exits, or by `destroy()`.
  *
- * @param options `password`: make the `postgres` user log in with it (SCRAM).
+ * @param options A password, server settings, or the primary to stream from.
  */
 export async function startThrowawayCluster(
-  options: { password?: string } = {},
+  options: ThrowawayClusterOptions = {},
 ): Promise<ThrowawayCluster> {
   const bin = await findPgBinDir();
   const tmp = await Deno.makeTempDir({ prefix: "heph-pg-" });
@@ -167,12 +187,24 @@ export async function startThrowawayCluster(
     if (asRoot) await run("chown", ["postgres", `${tmp}/pwfile`]);
     auth.splice(0, 2, "-A", "scram-sha-256", `--pwfile=${tmp}/pwfile`);
   }
-  await run(...pgTool("initdb", [...auth, "-U", "postgres", "-D", data]), tmp);
+  if (options.standbyOf === undefined) {
+    await run(...pgTool("initdb", [...auth, "-U", "postgres", "-D", data]), tmp);
+  } else {
+    // -R writes standby.signal and primary_conninfo: started, it streams from the primary.
+    const copy = ["-d", options.standbyOf, "-D", data, "-R", "-X", "stream", "-c", "fast"];
+    await run(...pgTool("pg_basebackup", copy), tmp);
+  }
   // -l: the server must not inherit our stdout pipe, or waiting for pg_ctl would never end.
   const log = `${tmp}/server.log`;
+  const extra = Object.entries(options.settings ?? {}).map(([name, value]) => {
+    if (!/^[a-z_.]+$/.test(name) || /[\s'"\\]/.test(value)) {
+      throw new Error(`startThrowawayCluster: unsupported setting ${name}=${value}`);
+    }
+    return ` -c ${name}=${value}`;
+  }).join("");
   let port = 0;
   const start = async () => {
-    const settings = `-p ${port} -k ${tmp} -c listen_addresses=127.0.0.1 -c fsync=off`;
+    const settings = `-p ${port} -k ${tmp} -c listen_addresses=127.0.0.1 -c fsync=off${extra}`;
     await run(...pgTool("pg_ctl", ["-D", data, "-l", log, "-o", settings, "-w", "start"]), tmp);
   };
   for (let attempt = 1;; attempt++) {
