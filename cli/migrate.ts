@@ -57,6 +57,9 @@ ${DATABASE_USAGE}
   --grant <role>     after migrating, give this existing role exactly what the application
                      needs: USAGE on the schema, SELECT, INSERT, UPDATE, DELETE on its
                      workflow_instances table, nothing else (no DDL, no heph_migrations)
+  --distribute       after migrating, make workflow_instances a Citus distributed table on id
+                     (once; refused without the citus extension); then use
+                     new PgStorage({ driver, distributed: true })
   -h, --help         print this help`;
 
 interface Options {
@@ -68,6 +71,7 @@ interface Options {
   dryRun: boolean;
   sql: boolean;
   grant?: string;
+  distribute: boolean;
 }
 
 /**
@@ -112,6 +116,7 @@ function parseOptions(args: string[]): Options | "help" {
         "dry-run": { type: "boolean", default: false },
         sql: { type: "boolean", default: false },
         grant: { type: "string" },
+        distribute: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
     }));
@@ -138,7 +143,7 @@ function parseOptions(args: string[]): Options | "help" {
     );
   }
   if (values.sql) {
-    const other = ["status", "dry-run", "grant", "url", "embedded", "data-dir"]
+    const other = ["status", "dry-run", "grant", "distribute", "url", "embedded", "data-dir"]
       .find((name) =>
         ![undefined, false].includes((values as Record<string, unknown>)[name] as undefined)
       );
@@ -148,6 +153,9 @@ function parseOptions(args: string[]): Options | "help" {
   }
   if (values.status && (values.to !== undefined || values["dry-run"])) {
     throw new UsageError("--status cannot be combined with --to or --dry-run");
+  }
+  if (values.distribute && (values.status || values["dry-run"])) {
+    throw new UsageError("--distribute cannot be combined with --status or --dry-run");
   }
   if (values.grant !== undefined && values.status) {
     throw new UsageError("--grant cannot be combined with --status");
@@ -168,10 +176,13 @@ function parseOptions(args: string[]): Options | "help" {
     dryRun: values["dry-run"],
     sql: values.sql,
     grant: values.grant,
+    distribute: values.distribute,
   };
 }
 
-async function run({ database, schema, to, status, dryRun, grant }: Options): Promise<void> {
+async function run(
+  { database, schema, to, status, dryRun, grant, distribute }: Options,
+): Promise<void> {
   // --status and --dry-run only read: they never create an embedded database.
   const { driver, close } = await openDatabase(database!, { create: !status && !dryRun });
   try {
@@ -183,7 +194,9 @@ async function run({ database, schema, to, status, dryRun, grant }: Options): Pr
     else if (dryRun) {
       printDryRun(await migrate(driver, { schema, to, dryRun: true }), grantSql);
     } else {
-      printResult(await migrate(driver, { schema, to }));
+      const result = await migrate(driver, { schema, to, distribute });
+      printResult(result);
+      if (result.distributed) console.log(`distributed ${schema}.workflow_instances on id`);
       if (grant !== undefined) {
         printGrant(await grantRuntimeAccess(driver, { schema, role: grant }));
       }

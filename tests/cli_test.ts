@@ -74,6 +74,18 @@ Deno.test("deno task migrate against a database", async (t) => {
   );
 
   await t.step(
+    "--distribute without the citus extension is refused and creates nothing",
+    () =>
+      withSchema(async ({ url, schema, pool }) => {
+        const { rows } = await pool.query("SELECT 1 FROM pg_extension WHERE extname = 'citus'");
+        if (rows.length > 0) return; // this database has Citus: tests/citus_test.ts covers it
+        const run = await cli(["--schema", schema, "--distribute"], { DATABASE_URL: url });
+        assertOneLineError(run, 1, /the citus extension is not installed/);
+        assert.equal(await exists(pool, `"${schema}".workflow_instances`), false);
+      }),
+  );
+
+  await t.step(
     "--url takes precedence over DATABASE_URL",
     () =>
       withSchema(async ({ url, schema, pool }) => {
@@ -526,6 +538,8 @@ Deno.test("deno task migrate command line", async (t) => {
     assertOneLineError(await cli(["--to", "two"]), 2, /--to expects a version number/);
     assertOneLineError(await cli(["--to", "-1"]), 2, /.+/);
     assertOneLineError(await cli(["--status", "--to", "1"]), 2, /cannot be combined/);
+    assertOneLineError(await cli(["--distribute", "--status"]), 2, /cannot be combined/);
+    assertOneLineError(await cli(["--sql", "--distribute"]), 2, /--distribute/);
     assertOneLineError(await cli(["stray"]), 2, /'stray'/);
   });
 });

@@ -73,6 +73,20 @@ const ASSUMED: Record<string, string> = {
   logger:
     "declare const logger: { debug(...args: unknown[]): void; warn(...args: unknown[]): void };",
   advance: "declare function advance(instance: __heph.StoredInstance): void;",
+  instance: "declare const instance: __heph.WorkflowInstance;",
+  sql: 'declare const sql: import("postgres").Sql;',
+  db: 'declare const db: import("@electric-sql/pglite").PGlite;',
+  client: `declare const client: { createTransaction(name: string): {
+    begin(): Promise<void>;
+    commit(): Promise<void>;
+    queryObject(text: string, args?: unknown[]): Promise<unknown>;
+  } & import(${
+    JSON.stringify(new URL("drivers/deno_postgres.ts", ROOT).href)
+  }).DenoPostgresClient };`,
+  myTracer:
+    "declare const myTracer: { trace<T>(name: string, attributes: Record<string, string>, run: () => Promise<T>): Promise<T> };",
+  PRIMARY_URL: "declare const PRIMARY_URL: string;",
+  REPLICA_URL: "declare const REPLICA_URL: string;",
 };
 
 /** The block as a module: declarations and imports it relies on, then the block. */
@@ -82,6 +96,7 @@ function asModule(code: string): string {
     .map((m) => m[0]).join("\n");
   const declares = (name: string) =>
     new RegExp(`\\b(const|let|var|function|class)\\s+${name}\\b`).test(mapped) ||
+    new RegExp(`\\b(const|let|var)\\s*\\{[^}]*\\b${name}\\b[^}]*\\}\\s*=`).test(mapped) ||
     new RegExp(`\\b${name}\\b`).test(imports);
   const uses = (name: string) => new RegExp(`(?<![.\\w])${name}\\b`).test(mapped);
   const prelude = [`import type * as __heph from ${JSON.stringify(new URL("mod.ts", ROOT).href)};`];
