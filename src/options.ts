@@ -52,6 +52,7 @@ const moment = (what: string) => (value: unknown): Date => {
 
 const CHECKS: Record<keyof InstanceFilter, (value: unknown) => unknown> = {
   id: validateId,
+  idPrefix: (value) => validateWorkflowName(value, "idPrefix"),
   status: validateStatus,
   statusIn: statusList("statusIn"),
   workflow: validateWorkflowName,
@@ -155,6 +156,7 @@ export interface FilterSubject {
  */
 export function matchesFilter(subject: FilterSubject, filter: CheckedFilter): boolean {
   return (filter.id === undefined || subject.id === filter.id) &&
+    (filter.idPrefix === undefined || subject.id.startsWith(filter.idPrefix)) &&
     (filter.status === undefined || subject.status === filter.status) &&
     (filter.statusIn === undefined || filter.statusIn.includes(subject.status)) &&
     (filter.workflow === undefined || subject.workflow === filter.workflow) &&

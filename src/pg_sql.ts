@@ -231,6 +231,10 @@ export function compileFilter(filter: CheckedFilter): CompiledFilter {
   const bind = (value: unknown) => `$${params.push(value)}`;
   const conditions: string[] = [];
   if (filter.id !== undefined) conditions.push(`w.id = ${bind(filter.id)}`);
+  if (filter.idPrefix !== undefined) {
+    const pattern = filter.idPrefix.replace(/[\\%_]/g, "\\$&") + "%";
+    conditions.push(`w.id LIKE ${bind(pattern)} ESCAPE E'\\\\'`);
+  }
   if (filter.status !== undefined) conditions.push(`w.status = ${bind(filter.status)}`);
   if (filter.statusIn !== undefined) {
     conditions.push(

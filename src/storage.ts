@@ -28,6 +28,8 @@ import type { InstanceStatus, StoredInstance, WorkflowInstance } from "./instanc
 export interface InstanceFilter {
   /** Exactly this id. */
   id?: string;
+  /** Ids starting with this prefix; `%`, `_` and `\` are literal. */
+  idPrefix?: string;
   /** Exactly this status. */
   status?: InstanceStatus;
   /** Any of these statuses (an empty list selects nothing). */

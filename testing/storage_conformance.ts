@@ -338,6 +338,23 @@ export const STORAGE_CASES: readonly StorageCase[] = Object.freeze([
     },
   },
   {
+    name: "idPrefix selects ids starting with it, treating %, _ and \\ literally",
+    async run(storage) {
+      for (const id of ["ord_1", "ord_2", "ordx", "o%d", "o_d", "a\\b"]) {
+        await storage.put(newInstance({ id, workflow: "W" }));
+      }
+      const sorted = async (filter: InstanceFilter) => (await ids(storage, filter)).sort();
+      assert.deepEqual(await sorted({ idPrefix: "ord_" }), ["ord_1", "ord_2"]);
+      assert.deepEqual(await sorted({ idPrefix: "ord" }), ["ord_1", "ord_2", "ordx"]);
+      assert.deepEqual(await sorted({ idPrefix: "o%" }), ["o%d"]);
+      assert.deepEqual(await sorted({ idPrefix: "o_" }), ["o_d"]);
+      assert.deepEqual(await sorted({ idPrefix: "a\\" }), ["a\\b"]);
+      assert.deepEqual(await sorted({ idPrefix: "%" }), []);
+      assert.equal(await storage.count({ idPrefix: "ord", workflow: "W" }), 3);
+      await assert.rejects(() => storage.count({ idPrefix: "" }), ValidationError);
+    },
+  },
+  {
     name: "statusIn with an empty list selects nothing",
     async run(storage) {
       await seedForQueries(storage);

@@ -75,11 +75,49 @@ Deno.test("dashboardHandler serves any Storage", async (t) => {
     assert.deepEqual([leases.items, leases.scanned, leases.nextCursor], [[], 3, null]);
   });
 
+  await t.step("the URL's filters, alone and combined", async () => {
+    const ids = async (query: string) => {
+      const response = await get(handler, `/api/instances?${query}`);
+      const body = await response.json();
+      assert.equal(response.status, 200, `${query}: ${body.error}`);
+      assert.equal(body.total, body.items.length, query);
+      return body.items.map((i: { id: string }) => i.id);
+    };
+    assert.deepEqual(await ids("id=o%3A%3A2"), ["o::2"]);
+    assert.deepEqual(await ids("idPrefix=o%3A%3A"), ["o::1", "o::2", "o::3", "o::4", "o::5"]);
+    assert.deepEqual(await ids("idPrefix=o%3A%3A%25"), []); // % is literal
+    assert.deepEqual(await ids("workflow=Shop.Order"), ["o::1", "o::2", "o::3"]);
+    assert.deepEqual(await ids("workflow=Shop."), []); // exact, unlike family
+    assert.deepEqual(await ids("version=1&workflow=Bill.Pay"), ["o::4", "o::5"]);
+    assert.deepEqual(await ids("version=2"), []);
+    assert.deepEqual(await ids("status=running,completed&workflow=Bill.Pay"), ["o::4", "o::5"]);
+    assert.deepEqual(await ids("status=completed&idPrefix=o"), ["o::2", "o::4"]);
+    const past = "2000-01-01T00:00:00Z";
+    const future = "2999-01-01T00:00:00Z";
+    assert.deepEqual((await ids(`insertedAfter=${past}&insertedBefore=${future}`)).length, 5);
+    assert.deepEqual(await ids(`updatedBefore=${past}`), []);
+    assert.deepEqual(await ids(`updatedAfter=${future}`), []);
+    assert.deepEqual(await ids(`insertedAfter=${future}`), []);
+    assert.deepEqual(await ids("insertedBefore=2000-01-01"), []);
+    const context = encodeURIComponent(JSON.stringify({ initial: {} }));
+    assert.deepEqual(
+      await ids(`context=${context}&status=running&workflow=Shop.Order&version=1`),
+      ["o::1", "o::3"],
+    );
+  });
+
   await t.step("bad input is a 400 with the reason; a missing instance a 404", async () => {
     for (
       const [path, status, pattern] of [
         ["/api/instances?status=late", 400, /status expects/],
         ["/api/instances?since=yesterday", 400, /since expects a duration/],
+        ["/api/instances?version=two", 400, /version expects a whole number/],
+        ["/api/instances?updatedAfter=yesterday", 400, /updatedAfter expects an ISO time/],
+        ["/api/instances?insertedBefore=2026-02-31T25:00Z", 400, /insertedBefore expects/],
+        ["/api/instances?context=%7Bnope", 400, /context expects a JSON document/],
+        ["/api/instances?context=%7B%22x%22%3A1%7D", 400, /Invalid contextContains/],
+        ["/api/instances?idPrefix=" + "x".repeat(300), 400, /Invalid idPrefix/],
+        ["/api/instances?workflw=Shop", 400, /unknown parameter: "workflw"/],
         ["/api/instances?limit=5000", 400, /limit expects a number from 1 to 200/],
         ["/api/instances?cursor=forged", 400, /Invalid cursor/],
         ["/api/instance", 400, /id is required/],

@@ -297,20 +297,8 @@ async function api(storage: Storage, schema: string, url: URL): Promise<unknown>
       const total = Object.values(counts).reduce((a, b) => a + b, 0);
       return { schema, now: at, counts, total };
     }
-    case "/api/instances": {
-      const filter = buildFilter(
-        {
-          status: q.get("status") ?? undefined,
-          workflow: q.get("workflow") ?? undefined,
-          family: q.get("family") ?? undefined,
-          since: q.get("since") ?? undefined,
-          idle: q.get("idle") ?? undefined,
-        },
-        now,
-        (name) => name,
-      );
-      return await listPage(filter);
-    }
+    case "/api/instances":
+      return await listPage(listFilter(q, now));
     case "/api/stuck": {
       const filter = buildFilter(
         { status: "running,waiting", idle: q.get("idle") || "15m" },
@@ -352,6 +340,85 @@ async function api(storage: Storage, schema: string, url: URL): Promise<unknown>
     default:
       throw new NotFound(`no such endpoint: ${url.pathname}`);
   }
+}
+
+/** The URL's query parameters that select instances, listed for the page and the tests. */
+const FILTER_PARAMS = [
+  "id",
+  "idPrefix",
+  "status",
+  "workflow",
+  "version",
+  "family",
+  "since",
+  "idle",
+  "updatedAfter",
+  "updatedBefore",
+  "insertedAfter",
+  "insertedBefore",
+  "context",
+] as const;
+
+/**
+ * The list's filter from the URL: `status` (comma-separated), `workflow` (exact), `family`
+ * (prefix), `version`, `id`, `idPrefix`, `since` / `idle` (durations), `updatedAfter`,
+ * `updatedBefore`, `insertedAfter`, `insertedBefore` (ISO times) and `context` (a JSON document,
+ * as `inspect --context`), all combined.
+ */
+function listFilter(q: URLSearchParams, now: number): InstanceFilter {
+  for (const key of q.keys()) {
+    if (
+      !(FILTER_PARAMS as readonly string[]).includes(key) && key !== "limit" && key !== "cursor" &&
+      key !== "order"
+    ) {
+      throw new UsageError(`unknown parameter: ${JSON.stringify(key)}`);
+    }
+  }
+  const word = (name: string) => q.get(name) || undefined;
+  const filter = buildFilter(
+    {
+      status: word("status"),
+      workflow: word("workflow"),
+      family: word("family"),
+      since: word("since"),
+      idle: word("idle"),
+      context: word("context"),
+    },
+    now,
+    (name) => name,
+  );
+  const id = word("id");
+  if (id !== undefined) filter.id = id;
+  const idPrefix = word("idPrefix");
+  if (idPrefix !== undefined) filter.idPrefix = idPrefix;
+  const version = word("version");
+  if (version !== undefined) {
+    if (!/^\d{1,9}$/.test(version)) {
+      throw new UsageError(`version expects a whole number, got ${JSON.stringify(version)}`);
+    }
+    filter.workflowVersion = Number(version);
+  }
+  for (const key of ["updatedAfter", "updatedBefore", "insertedAfter", "insertedBefore"] as const) {
+    const value = word(key);
+    if (value === undefined) continue;
+    const time = /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?$/.test(value)
+      ? Date.parse(value)
+      : NaN;
+    if (Number.isNaN(time)) {
+      throw new UsageError(
+        `${key} expects an ISO time such as 2026-01-31T12:00:00Z, got ${JSON.stringify(value)}`,
+      );
+    }
+    // A later key of the same bound (since/idle) is narrowed, never widened.
+    const bound = new Date(time);
+    const current = filter[key];
+    filter[key] = current === undefined
+      ? bound
+      : key.endsWith("After")
+      ? (current > bound ? current : bound)
+      : (current < bound ? current : bound);
+  }
+  return filter;
 }
 
 function pageSize(value: string | null): number {

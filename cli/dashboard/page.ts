@@ -10,7 +10,9 @@
 
 import { INSTANCE_STATUSES } from "../../mod.ts";
 
-const statusOptions = INSTANCE_STATUSES.map((s) => `<option value="${s}">${s}</option>`).join("");
+const statusChecks = INSTANCE_STATUSES.map((s) =>
+  `<label class="check"><input type="checkbox" name="status" value="${s}">${s}</label>`
+).join("");
 
 /** The page: a skeleton the script fills in. */
 export const PAGE_HTML: string = `<!doctype html>
@@ -45,8 +47,18 @@ export const PAGE_HTML: string = `<!doctype html>
 
   <section id="view-list" class="card tabbed" hidden>
     <form id="filters" class="filters">
-      <label>Status
-        <select name="status"><option value="">any</option>${statusOptions}</select>
+      <label>ID
+        <input name="id" placeholder="exact id" autocomplete="off" size="18">
+      </label>
+      <label>ID prefix
+        <input name="idPrefix" placeholder="e.g. order-12" autocomplete="off" size="12">
+      </label>
+      <fieldset class="statuses"><legend>Status</legend>${statusChecks}</fieldset>
+      <label>Workflow
+        <input name="workflow" placeholder="exact name" autocomplete="off" size="16">
+      </label>
+      <label>Version
+        <input name="version" placeholder="any" autocomplete="off" size="4" inputmode="numeric">
       </label>
       <label>Workflow family
         <input name="family" placeholder="name prefix, e.g. Shop." autocomplete="off">
@@ -61,6 +73,21 @@ export const PAGE_HTML: string = `<!doctype html>
           <option value="1d">1 day ago</option>
           <option value="7d">7 days ago</option>
         </select>
+      </label>
+      <label>Updated after
+        <input name="updatedAfter" placeholder="2026-01-31T12:00Z" autocomplete="off" size="16">
+      </label>
+      <label>Updated before
+        <input name="updatedBefore" placeholder="ISO time" autocomplete="off" size="16">
+      </label>
+      <label>Inserted after
+        <input name="insertedAfter" placeholder="ISO time" autocomplete="off" size="16">
+      </label>
+      <label>Inserted before
+        <input name="insertedBefore" placeholder="ISO time" autocomplete="off" size="16">
+      </label>
+      <label>Context contains
+        <input name="context" placeholder='{"initial":{"order_id":123}}' autocomplete="off" size="26">
       </label>
       <label>Per page
         <select name="limit">
@@ -189,6 +216,9 @@ h3 { font-size: 14px; margin: 22px 0 8px; }
 }
 .tabs a.active { background: var(--card); font-weight: 600; }
 .filters { display: flex; flex-wrap: wrap; gap: 12px; align-items: flex-end; margin-bottom: 12px; }
+.filters fieldset.statuses { border: 0; padding: 0; margin: 0; display: flex; gap: 8px; font-size: 12px; color: var(--muted); }
+.filters fieldset.statuses legend { padding: 0; margin-bottom: 4px; }
+.filters label.check { flex-direction: row; align-items: center; gap: 3px; color: var(--ink); }
 .filters label { display: flex; flex-direction: column; gap: 4px; font-size: 12px; color: var(--muted); }
 input, select, button {
   font: inherit; padding: 5px 9px; border: 1px solid #cdd2db; border-radius: 6px;
@@ -407,8 +437,26 @@ export const APP_JS: string = String.raw`"use strict";
   }
 
   // ---- the instance list -----------------------------------------------------------------
-  const FILTERS = ["status", "family", "since", "limit"];
+  const FILTERS = ["id", "idPrefix", "status", "workflow", "version", "family", "since",
+    "updatedAfter", "updatedBefore", "insertedAfter", "insertedBefore", "context", "limit"];
   const list = { filter: {}, cursors: [null], next: null, seq: 0, hash: "#/" };
+
+  // The form's value of a filter ("status" is a set of checkboxes, comma-joined).
+  function fieldValue(form, name) {
+    if (name === "status") {
+      return Array.from(form.querySelectorAll("input[name=status]"))
+        .filter((box) => box.checked).map((box) => box.value).join(",");
+    }
+    return form.elements[name].value.trim();
+  }
+  function setField(form, name, value) {
+    if (name === "status") {
+      const chosen = value.split(",");
+      for (const box of form.querySelectorAll("input[name=status]")) {
+        box.checked = chosen.includes(box.value);
+      }
+    } else form.elements[name].value = value;
+  }
 
   async function renderList(params) {
     const form = $("filters");
@@ -416,7 +464,7 @@ export const APP_JS: string = String.raw`"use strict";
     for (const name of FILTERS) {
       const value = params.get(name) || (name === "limit" ? "25" : "");
       list.filter[name] = value;
-      form.elements[name].value = value;
+      setField(form, name, value);
     }
     list.cursors = [null];
     list.hash = location.hash || "#/";
@@ -439,7 +487,7 @@ export const APP_JS: string = String.raw`"use strict";
     const form = $("filters");
     const query = new URLSearchParams();
     for (const name of FILTERS) {
-      const value = form.elements[name].value.trim();
+      const value = fieldValue(form, name);
       if (value !== "" && !(name === "limit" && value === "25")) query.set(name, value);
     }
     const qs = query.toString();

@@ -291,7 +291,7 @@ Deno.test({
         await page.locator("#list-page", { hasText: "Page 2 · 30 matching" }).waitFor();
         assert.equal(await page.locator("#list-body tr").count(), 5);
 
-        await page.selectOption("#filters select[name=status]", "running");
+        await page.check("#filters input[name=status][value=running]");
         await page.click("#filters button[type=submit]");
         await page.locator("#list-page", { hasText: "Page 1 · 5 matching" }).waitFor();
         const statuses = await texts(page, "#list-body tr td:nth-child(3)");
@@ -308,8 +308,73 @@ Deno.test({
         await page.click('#bars [data-status="failed"]');
         await page.locator("#list-page", { hasText: `Page 1 · ${counts.failed} matching` })
           .waitFor();
-        assert.equal(await page.locator("#filters select[name=status]").inputValue(), "failed");
+        assert.ok(await page.locator("#filters input[name=status][value=failed]").isChecked());
+        assert.ok(!await page.locator("#filters input[name=status][value=running]").isChecked());
       });
+
+      await t.step(
+        "filters in the URL: id, prefix, workflow, version, statuses, times, context",
+        async () => {
+          const shows = async (hash: string, count: number) => {
+            await page.goto(`${base}#/?${hash}`);
+            await ready(page, "list");
+            await page.locator("#list-page", { hasText: `Page 1 · ${count} matching` }).waitFor();
+            return await texts(page, "#list-body tr td:first-child");
+          };
+          // Orders 01 to 09 that are running (1, 7) or failed (5): a bookmarked view.
+          assert.deepEqual(await shows("idPrefix=order::0&status=running,failed", 3), [
+            "order::01",
+            "order::05",
+            "order::07",
+          ]);
+          assert.equal(
+            await page.locator("#filters input[name=idPrefix]").inputValue(),
+            "order::0",
+          );
+          for (
+            const [status, checked] of [["running", true], ["failed", true], ["waiting", false]]
+          ) {
+            assert.equal(
+              await page.locator(`#filters input[name=status][value=${status}]`).isChecked(),
+              checked,
+              String(status),
+            );
+          }
+          // The form writes the URL: an exact id.
+          await page.fill("#filters input[name=idPrefix]", "");
+          await page.fill("#filters input[name=id]", "order::07");
+          await page.click("#filters button[type=submit]");
+          await page.waitForURL(/#\/\?id=order%3A%3A07&status=running%2Cfailed$/);
+          await page.locator("#list-page", { hasText: "Page 1 · 1 matching" }).waitFor();
+          // Exact workflow and version, not a prefix.
+          await shows("workflow=Shop.Order", 0);
+          await shows("workflow=Shop.OrderWorkflow&version=1", 30);
+          await shows("workflow=Shop.OrderWorkflow&version=2", 0);
+          // Inserted and updated ranges.
+          await shows("insertedAfter=2000-01-01T00:00:00Z&family=Billing.", 5);
+          await shows("insertedBefore=2000-01-01T00:00:00Z", 0);
+          await shows("updatedBefore=2999-01-01T00:00:00Z&family=Billing.", 5);
+          // Context containment, combined with the rest.
+          const context = encodeURIComponent('{"initial":{"order_id":12}}');
+          assert.deepEqual(
+            await shows(
+              `context=${context}&workflow=Shop.OrderWorkflow&insertedAfter=2000-01-01`,
+              1,
+            ),
+            ["order::12"],
+          );
+          assert.equal(
+            await page.locator("#filters input[name=context]").inputValue(),
+            '{"initial":{"order_id":12}}',
+          );
+          // A bad value is explained, not ignored.
+          await page.goto(`${base}#/?context=%7Bnope`);
+          await page.locator("#error", { hasText: "context expects a JSON document" }).waitFor();
+          await page.click("#clear");
+          await page.locator("#list-page", { hasText: "Page 1 · 36 matching" }).waitFor();
+          assert.ok(await page.locator("#error").isHidden());
+        },
+      );
 
       await t.step("an instance: fields, history timeline, context", async () => {
         await page.click("#clear");
