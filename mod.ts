@@ -50,6 +50,7 @@ export {
 } from "./src/instance.ts";
 export type {
   ClaimOptions,
+  CountGroup,
   InstanceFilter,
   LeaseOptions,
   Page,

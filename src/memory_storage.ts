@@ -29,6 +29,7 @@ import {
 } from "./serializer.ts";
 import type {
   ClaimOptions,
+  CountGroup,
   InstanceFilter,
   LeaseOptions,
   Page,
@@ -217,6 +218,48 @@ export class MemoryStorage implements Storage {
     return attempt(() => {
       validateRead(options);
       return this.#matching(validateFilter(filter)).length;
+    });
+  }
+
+  /**
+   * Counts the matching instances per workflow, version and status; see
+   * {@linkcode Storage.countGroups}.
+   *
+   * @param filter Which instances.
+   * @param options Checked, otherwise ignored (there is no replica).
+   * @returns The groups that have instances, ordered by workflow, version and status.
+   */
+  countGroups(filter: InstanceFilter, options?: ReadOptions): Promise<CountGroup[]> {
+    return attempt(() => {
+      validateRead(options);
+      const groups = new Map<string, CountGroup>();
+      for (const { row } of this.#matching(validateFilter(filter))) {
+        const key = JSON.stringify([row.workflow, row.workflowVersion, row.status]);
+        const group = groups.get(key);
+        if (group) group.count++;
+        else {
+          groups.set(key, {
+            workflow: row.workflow,
+            workflowVersion: row.workflowVersion,
+            status: row.status,
+            count: 1,
+          });
+        }
+      }
+      const byCodePoint = (a: string, b: string) => {
+        const [x, y] = [
+          Array.from(a, (c) => c.codePointAt(0)!),
+          Array.from(b, (c) => c.codePointAt(0)!),
+        ];
+        for (let i = 0; i < Math.min(x.length, y.length); i++) {
+          if (x[i] !== y[i]) return x[i] - y[i];
+        }
+        return x.length - y.length;
+      };
+      return [...groups.values()].sort((a, b) =>
+        byCodePoint(a.workflow, b.workflow) || a.workflowVersion - b.workflowVersion ||
+        byCodePoint(a.status, b.status)
+      );
     });
   }
 

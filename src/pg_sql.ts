@@ -82,6 +82,12 @@ export function statements(table: string, distributed = false) {
     after: (at: string, id: string) =>
       `(w.inserted_at, w.id COLLATE "C") > (${at}::text::timestamptz, ${id})`,
     count: `SELECT count(*)::text AS n FROM ${table} w`,
+    /** Counts per workflow, version and status: append the filter's WHERE, then `groups`. */
+    countGroups:
+      `SELECT w.workflow, w.workflow_version::text AS workflow_version, w.status, count(*)::text AS n
+    FROM ${table} w`,
+    groups: `GROUP BY w.workflow, w.workflow_version, w.status
+    ORDER BY w.workflow COLLATE "C", w.workflow_version, w.status COLLATE "C"`,
     /**
      * The planner's own row estimate (the last ANALYZE's rows per page times the pages now),
      * or, where the table has no statistics yet (never analyzed, or a Citus coordinator whose

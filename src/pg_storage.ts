@@ -16,7 +16,7 @@ import {
   ValidationError,
   wasNotSent,
 } from "./errors.ts";
-import type { StoredInstance, WorkflowInstance } from "./instance.ts";
+import { INSTANCE_STATUSES, type StoredInstance, type WorkflowInstance } from "./instance.ts";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
 import {
   validateClaim,
@@ -41,6 +41,7 @@ import {
 } from "./serializer.ts";
 import type {
   ClaimOptions,
+  CountGroup,
   InstanceFilter,
   LeaseOptions,
   Page,
@@ -74,6 +75,7 @@ export type QueryOperation =
   | "query"
   | "page"
   | "count"
+  | "countGroups"
   | "estimateCount"
   | "claim"
   | "renewLease"
@@ -515,6 +517,52 @@ export class PgStorage implements Storage {
       read,
     );
     return Number(row.n);
+  }
+
+  /**
+   * Counts the matching instances per workflow, version and status in one `GROUP BY`
+   * statement; see {@linkcode Storage.countGroups}. It reads every matching row (the
+   * `(status, …)` and `(workflow, …)` indexes serve a filter on them): at a million instances,
+   * give it a filter or expect a few hundred milliseconds.
+   *
+   * @param filter Which instances.
+   * @param options `fromPrimary`: read from the primary, not a replica.
+   * @returns The groups that have instances, ordered by workflow, version and status.
+   * @throws {DatabaseError} When a row read back is not a group (an altered table).
+   *
+   * @example
+   * ```ts ignore
+   * for (const g of await storage.countGroups({ workflowFamily: "Shop." })) {
+   *   console.log(`${g.workflow}@${g.workflowVersion} ${g.status}: ${g.count}`);
+   * }
+   * ```
+   */
+  async countGroups(filter: InstanceFilter, options?: ReadOptions): Promise<CountGroup[]> {
+    const read = this.#reader(validateRead(options).fromPrimary);
+    const { where, params } = compileFilter(validateFilter(filter));
+    const rows = await this.#query(
+      "countGroups",
+      `${this.#sql.countGroups} ${where} ${this.#sql.groups}`,
+      params,
+      undefined,
+      read,
+    );
+    return rows.map((row) => {
+      const group = {
+        workflow: row.workflow,
+        workflowVersion: Number(row.workflow_version),
+        status: row.status,
+        count: Number(row.n),
+      };
+      if (
+        typeof group.workflow !== "string" || !Number.isInteger(group.workflowVersion) ||
+        !(INSTANCE_STATUSES as readonly unknown[]).includes(group.status) ||
+        !(group.count >= 1)
+      ) {
+        throw new DatabaseError(`Unexpected row from a grouped count: ${describe(row)}`);
+      }
+      return group as CountGroup;
+    });
   }
 
   /**

@@ -58,6 +58,33 @@ export interface InstanceFilter {
 }
 
 /**
+ * One group of {@linkcode Storage.countGroups}: how many instances of one workflow version have
+ * one status.
+ *
+ * @example
+ * ```ts
+ * import type { CountGroup } from "@heph/pg";
+ *
+ * const group: CountGroup = {
+ *   workflow: "Shop.OrderWorkflow",
+ *   workflowVersion: 2,
+ *   status: "failed",
+ *   count: 17,
+ * };
+ * ```
+ */
+export interface CountGroup {
+  /** The workflow name. */
+  workflow: string;
+  /** The workflow version. */
+  workflowVersion: number;
+  /** The status. */
+  status: InstanceStatus;
+  /** How many instances (at least 1). */
+  count: number;
+}
+
+/**
  * Options of {@linkcode Storage.put}.
  *
  * @example Update only what I read, and only while I hold the lease
@@ -375,6 +402,16 @@ export interface Storage {
    * @returns How many.
    */
   count(filter: InstanceFilter, options?: ReadOptions): Promise<number>;
+  /**
+   * Counts the instances matching a filter per workflow, version and status, in one statement
+   * (PgStorage: one `GROUP BY`). Groups without instances are left out; groups come ordered by
+   * workflow (by code point), version, then status (by code point).
+   *
+   * @param filter Which instances.
+   * @param options `fromPrimary`: read from the primary, not a replica.
+   * @returns One {@linkcode CountGroup} per workflow, version and status that has instances.
+   */
+  countGroups(filter: InstanceFilter, options?: ReadOptions): Promise<CountGroup[]>;
   /**
    * Leases up to `limit` matching instances whose lease is free or expired to `owner`, oldest
    * first, skipping those another claim is taking at the same moment. A claim never keeps a

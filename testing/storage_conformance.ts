@@ -355,6 +355,43 @@ export const STORAGE_CASES: readonly StorageCase[] = Object.freeze([
     },
   },
   {
+    name: "countGroups counts per workflow, version and status, ordered, with a filter",
+    async run(storage) {
+      await seedForQueries(storage);
+      await storage.put(instanceOf("q8", "Shop.OrderWorkflow", "running", 2));
+      await storage.put(instanceOf("q9", "Shop.OrderWorkflow", "pending", 1));
+      const row = (workflow: string, workflowVersion: number, status: string, count: number) => ({
+        workflow,
+        workflowVersion,
+        status,
+        count,
+      });
+      assert.deepEqual(await storage.countGroups({}), [
+        row("Billing.InvoiceWorkflow", 1, "completed", 1),
+        row("Shop.OrderWorkflow", 1, "failed", 1),
+        row("Shop.OrderWorkflow", 1, "pending", 2),
+        row("Shop.OrderWorkflow", 2, "running", 2),
+        row("Shop.RefundWorkflow", 1, "waiting", 1),
+        row("ShopXOrder", 1, "running", 1),
+        row("Shop_Order%Legacy\\Flow", 1, "running", 1),
+      ]);
+      assert.deepEqual(
+        await storage.countGroups({ workflowFamily: "Shop.", statusIn: ["running", "pending"] }),
+        [
+          row("Shop.OrderWorkflow", 1, "pending", 2),
+          row("Shop.OrderWorkflow", 2, "running", 2),
+        ],
+      );
+      assert.deepEqual(await storage.countGroups({ status: "completed", workflow: "Nope" }), []);
+      const total = (await storage.countGroups({})).reduce((sum, g) => sum + g.count, 0);
+      assert.equal(total, await storage.count({}));
+      await rejectsWith(
+        storage.countGroups({ status: "late" } as unknown as InstanceFilter),
+        ValidationError,
+      );
+    },
+  },
+  {
     name: "statusIn with an empty list selects nothing",
     async run(storage) {
       await seedForQueries(storage);

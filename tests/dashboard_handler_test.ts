@@ -6,7 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { MemoryStorage, newInstance } from "../mod.ts";
+import { type CountGroup, MemoryStorage, newInstance } from "../mod.ts";
 import { storeForeignRow } from "../src/memory_storage.ts";
 import { dashboardHandler, SECURITY_HEADERS } from "../cli/dashboard/handler.ts";
 
@@ -55,6 +55,12 @@ Deno.test("dashboardHandler serves any Storage", async (t) => {
       completed: 2,
       failed: 0,
     });
+    assert.deepEqual(summary.groups, [
+      { workflow: "Bill.Pay", workflowVersion: 1, status: "completed", count: 1 },
+      { workflow: "Bill.Pay", workflowVersion: 1, status: "running", count: 1 },
+      { workflow: "Shop.Order", workflowVersion: 1, status: "completed", count: 1 },
+      { workflow: "Shop.Order", workflowVersion: 1, status: "running", count: 2 },
+    ]);
 
     const first = await (await get(handler, "/api/instances?family=Shop.&limit=2")).json();
     assert.deepEqual(first.items.map((i: { id: string }) => i.id), ["o::1", "o::2"]);
@@ -174,7 +180,7 @@ Deno.test("a corrupt row is flagged in every list, explained by /api/instance, n
 
   // An unexpected error that quotes stored data reaches the log escaped.
   class Failing extends MemoryStorage {
-    override count(): Promise<number> {
+    override countGroups(): Promise<CountGroup[]> {
       return Promise.reject(new Error(`duplicate key (id)=(${id})`));
     }
   }

@@ -38,6 +38,13 @@ export const PAGE_HTML: string = `<!doctype html>
   <section class="card" id="summary">
     <h2>By status <span id="total" class="muted"></span></h2>
     <div id="bars" class="bars"></div>
+    <details id="breakdown-box" class="breakdown" open>
+      <summary>By workflow, version and status</summary>
+      <table class="breakdown">
+        <thead id="breakdown-head"></thead>
+        <tbody id="breakdown-body"></tbody>
+      </table>
+    </details>
   </section>
 
   <nav class="tabs">
@@ -196,6 +203,9 @@ h3 { font-size: 14px; margin: 22px 0 8px; }
 .note { margin: 0 0 8px; font-size: 13px; }
 .error { background: #fdecec; color: #8a1c1c; border-bottom: 1px solid #f3c0c0; padding: 10px 24px; }
 .bars { display: grid; gap: 6px; }
+details.breakdown { margin-top: 14px; }
+details.breakdown summary { cursor: pointer; color: var(--muted); font-size: 13px; }
+table.breakdown { margin-top: 6px; }
 .bar {
   display: grid; grid-template-columns: 96px 1fr 80px; align-items: center; gap: 12px;
   color: inherit; text-decoration: none; padding: 3px 6px; border-radius: 5px;
@@ -400,6 +410,7 @@ export const APP_JS: string = String.raw`"use strict";
     $("schema").textContent = "schema " + summary.schema;
     $("total").textContent = summary.total + " instance" + (summary.total === 1 ? "" : "s");
     $("updated").textContent = "as of " + new Date(summary.now).toLocaleTimeString();
+    renderBreakdown(summary.groups);
     const max = Math.max(1, ...STATUSES.map((s) => summary.counts[s]));
     const active = currentRoute().params.get("status");
     $("bars").replaceChildren(...STATUSES.map((status) => {
@@ -414,6 +425,48 @@ export const APP_JS: string = String.raw`"use strict";
       }, h("span", null, status), h("span", { class: "track" }, fill),
         h("span", { class: "count" }, String(n)));
     }));
+  }
+
+  // A row per workflow version, a column per status: each count links to the list filtered by
+  // its workflow, version and status; the total by its workflow and version.
+  const BREAKDOWN_ROWS = 100;
+  function renderBreakdown(groups) {
+    const rows = new Map();
+    for (const g of groups) {
+      const key = JSON.stringify([g.workflow, g.workflowVersion]);
+      if (!rows.has(key)) rows.set(key, { workflow: g.workflow, version: g.workflowVersion, counts: {}, total: 0 });
+      const row = rows.get(key);
+      row.counts[g.status] = g.count;
+      row.total += g.count;
+    }
+    const link = (params, text, title) =>
+      h("a", { href: "#/?" + new URLSearchParams(params).toString(), title }, text);
+    $("breakdown-head").replaceChildren(h("tr", null, h("th", null, "Workflow"),
+      h("th", { class: "num" }, "Version"),
+      ...STATUSES.map((s) => h("th", { class: "num" }, s)), h("th", { class: "num" }, "Total")));
+    const all = [...rows.values()];
+    const body = all.slice(0, BREAKDOWN_ROWS).map((r) => {
+      const base = { workflow: r.workflow, version: String(r.version) };
+      return h("tr", null, h("td", null, r.workflow), h("td", { class: "num" }, String(r.version)),
+        ...STATUSES.map((s) => h("td", { class: "num" }, r.counts[s]
+          ? link(Object.assign({}, base, { status: s }), String(r.counts[s]),
+            "Show the " + s + " instances of " + r.workflow + " version " + r.version)
+          : h("span", { class: "muted" }, "0"))),
+        h("td", { class: "num" }, link(base, String(r.total),
+          "Show the instances of " + r.workflow + " version " + r.version)));
+    });
+    if (all.length > BREAKDOWN_ROWS) {
+      const cell = h("td", { class: "muted" }, "… and " + (all.length - BREAKDOWN_ROWS) +
+        " more workflow versions: filter the list by workflow family");
+      cell.colSpan = STATUSES.length + 3;
+      body.push(h("tr", null, cell));
+    }
+    if (all.length === 0) {
+      const cell = h("td", { class: "muted" }, "No instances.");
+      cell.colSpan = STATUSES.length + 3;
+      body.push(h("tr", null, cell));
+    }
+    $("breakdown-body").replaceChildren(...body);
   }
 
   // ---- routing ---------------------------------------------------------------------------

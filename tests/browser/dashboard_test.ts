@@ -376,6 +376,48 @@ Deno.test({
         },
       );
 
+      await t.step(
+        "breakdown: workflow and version by status; a cell filters the list",
+        async () => {
+          await page.goto(base);
+          await ready(page, "list");
+          assert.deepEqual(await texts(page, "#breakdown-body tr td:first-child"), [
+            "Billing.Invoice",
+            EVIL_WORKFLOW,
+            "Shop.OrderWorkflow",
+          ]);
+          const shop = page.locator("#breakdown-body tr").nth(2);
+          // Workflow, version, then pending, running, waiting, completed, failed, total.
+          assert.deepEqual(await texts(page, "#breakdown-body tr:nth-child(3) td"), [
+            "Shop.OrderWorkflow",
+            "1",
+            "5",
+            "5",
+            "5",
+            "10",
+            "5",
+            "30",
+          ]);
+          await shop.locator("td").nth(6).locator("a").click();
+          await page.waitForURL(/#\/\?workflow=Shop\.OrderWorkflow&version=1&status=failed$/);
+          await page.locator("#list-page", { hasText: "Page 1 · 5 matching" }).waitFor();
+          assert.deepEqual(
+            await texts(page, "#list-body tr td:nth-child(3)"),
+            Array(5).fill("failed"),
+          );
+          assert.equal(
+            await page.locator("#filters input[name=workflow]").inputValue(),
+            "Shop.OrderWorkflow",
+          );
+          assert.equal(await page.locator("#filters input[name=version]").inputValue(), "1");
+          // The total of a row: that workflow version, any status.
+          await page.locator("#breakdown-body tr").nth(0).locator("td").last().locator("a").click();
+          await page.locator("#list-page", { hasText: "Page 1 · 5 matching" }).waitFor();
+          await page.waitForURL(/#\/\?workflow=Billing\.Invoice&version=1$/);
+          await assertInert(page);
+        },
+      );
+
       await t.step("an instance: fields, history timeline, context", async () => {
         await page.click("#clear");
         await page.locator("#list-page", { hasText: "36 matching" }).waitFor();
