@@ -174,13 +174,17 @@ export class MemoryStorage implements Storage {
     options: PageOptions,
   ): Promise<Page<I>> {
     return attempt(() => {
-      const { limit, cursor, skipCorrupt } = validatePage(options);
+      const { limit, cursor, skipCorrupt, descending } = validatePage(options);
       const checked = validateFilter(filter);
       const after = cursor === null ? null : decodeCursor(cursor);
       const afterMicros = after === null ? 0n : cursorMicros(after.insertedAt);
-      const rest = this.#matching(checked).filter((entry) =>
+      const sign = descending ? -1 : 1;
+      const matching = this.#matching(checked);
+      if (descending) matching.reverse();
+      const rest = matching.filter((entry) =>
         after === null ||
-        compare([BigInt(entry.insertedAt) * 1000n, entry.row.id], [afterMicros, after.id]) > 0
+        sign * compare([BigInt(entry.insertedAt) * 1000n, entry.row.id], [afterMicros, after.id]) >
+          0
       );
       const items = rest.slice(0, limit);
       const last = rest.length > limit ? items[limit - 1] : undefined;

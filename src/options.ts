@@ -292,8 +292,24 @@ export function validateLease(
  */
 export function validatePage(
   options: PageOptions,
-): { limit: number; cursor: string | null; skipCorrupt: boolean; fromPrimary: boolean } {
-  const given = optionsObject("page", options, ["limit", "cursor", "skipCorrupt", "fromPrimary"]);
+): {
+  limit: number;
+  cursor: string | null;
+  skipCorrupt: boolean;
+  fromPrimary: boolean;
+  descending: boolean;
+} {
+  const given = optionsObject("page", options, [
+    "limit",
+    "cursor",
+    "skipCorrupt",
+    "fromPrimary",
+    "order",
+  ]);
+  const order = given.order ?? "asc";
+  if (order !== "asc" && order !== "desc") {
+    throw new ValidationError(`Invalid order: expected "asc" or "desc", got ${describe(order)}`);
+  }
   const cursor = given.cursor ?? null;
   if (cursor !== null && typeof cursor !== "string") {
     throw new ValidationError(`Invalid cursor: expected a string or null, got ${describe(cursor)}`);
@@ -309,6 +325,7 @@ export function validatePage(
     cursor,
     skipCorrupt,
     fromPrimary: fromPrimary(given.fromPrimary),
+    descending: order === "desc",
   };
 }
 

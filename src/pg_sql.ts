@@ -78,9 +78,13 @@ export function statements(table: string, distributed = false) {
     get: `SELECT ${COLUMNS} FROM ${table} w WHERE w.id = $1`,
     select: `SELECT ${COLUMNS} FROM ${table} w`,
     order: `ORDER BY ${ORDER}`,
+    /** Newest first: the same keyset indexes, read backwards. */
+    orderDesc: `ORDER BY w.inserted_at DESC, w.id COLLATE "C" DESC`,
     page: `SELECT ${COLUMNS}, ${POSITION} AS position FROM ${table} w`,
     after: (at: string, id: string) =>
       `(w.inserted_at, w.id COLLATE "C") > (${at}::text::timestamptz, ${id})`,
+    before: (at: string, id: string) =>
+      `(w.inserted_at, w.id COLLATE "C") < (${at}::text::timestamptz, ${id})`,
     count: `SELECT count(*)::text AS n FROM ${table} w`,
     /** Counts per workflow, version and status: append the filter's WHERE, then `groups`. */
     countGroups:

@@ -452,19 +452,21 @@ export class PgStorage implements Storage {
     filter: InstanceFilter,
     options: PageOptions,
   ): Promise<Page<I>> {
-    const { limit, cursor, skipCorrupt, fromPrimary } = validatePage(options);
+    const { limit, cursor, skipCorrupt, fromPrimary, descending } = validatePage(options);
     const compiled = compileFilter(validateFilter(filter));
     const conditions = compiled.where === "" ? [] : [compiled.where.slice("WHERE ".length)];
     if (cursor !== null) {
       const position = decodeCursor(cursor);
       conditions.push(
-        this.#sql.after(compiled.bind(position.insertedAt), compiled.bind(position.id)),
+        (descending ? this.#sql.before : this.#sql.after)(
+          compiled.bind(position.insertedAt),
+          compiled.bind(position.id),
+        ),
       );
     }
     const where = conditions.length === 0 ? "" : `WHERE ${conditions.join(" AND ")}`;
-    const text = `${this.#sql.page} ${where} ${this.#sql.order} LIMIT ${
-      compiled.bind(limit + 1)
-    }::integer`;
+    const order = descending ? this.#sql.orderDesc : this.#sql.order;
+    const text = `${this.#sql.page} ${where} ${order} LIMIT ${compiled.bind(limit + 1)}::integer`;
     const rows = await this.#query(
       "page",
       text,

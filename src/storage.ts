@@ -195,6 +195,12 @@ export interface PageOptions extends ReadOptions {
   /** Where to continue: the `nextCursor` of the previous page. Absent for the first page. */
   cursor?: string | null;
   /**
+   * `"asc"` (the default): oldest first, in insertion order; `"desc"`: newest first, the
+   * reverse of it (PgStorage reads the same keyset indexes backwards). A cursor continues past
+   * its position in the order of the call it is given to, so pass the same order each page.
+   */
+  order?: "asc" | "desc";
+  /**
    * Leave rows that cannot be decoded out of `items` and list them in {@linkcode Page.corrupt}
    * instead of failing the page with their {@linkcode CorruptRecordError}. They still count
    * towards `limit`, and the cursor moves past them. `false` by default.
@@ -215,7 +221,7 @@ export interface PageOptions extends ReadOptions {
  * ```
  */
 export interface Page<I extends object = Record<string, unknown>> {
-  /** The instances, in insertion order. */
+  /** The instances, in insertion order (or its reverse, with `order: "desc"`). */
   items: StoredInstance<I>[];
   /** Pass it as `cursor` for the next page; null after the last one. */
   nextCursor: string | null;

@@ -392,6 +392,42 @@ export const STORAGE_CASES: readonly StorageCase[] = Object.freeze([
     },
   },
   {
+    name: "page() with order desc walks newest first, the exact reverse, with a filter",
+    async run(storage) {
+      await storage.putMany(["t3", "t1", "t2"].map((id) => newInstance({ id, workflow: "W" })));
+      for (const id of ["b", "a", "c"]) {
+        await new Promise((resolve) => setTimeout(resolve, 3));
+        await storage.put(newInstance({ id, workflow: id === "a" ? "X" : "W" }));
+      }
+      const walk = async (order: "asc" | "desc", filter: InstanceFilter = {}) => {
+        const seen: string[] = [];
+        let cursor: string | null = null;
+        do {
+          const page: Page = await storage.page(filter, { limit: 2, cursor, order });
+          assert.ok(page.items.length <= 2);
+          seen.push(...page.items.map((i) => i.id));
+          cursor = page.nextCursor;
+        } while (cursor !== null);
+        return seen;
+      };
+      const oldest = await walk("asc");
+      assert.equal(oldest.length, 6);
+      assert.deepEqual(oldest.slice(3), ["b", "a", "c"]);
+      assert.deepEqual(await walk("desc"), [...oldest].reverse());
+      assert.deepEqual(await walk("desc", { workflow: "W" }), [
+        "c",
+        "b",
+        ...oldest.slice(0, 3).reverse(),
+      ]);
+      const first = await storage.page({}, { limit: 1, order: "desc" });
+      assert.deepEqual(first.items.map((i) => i.id), ["c"]);
+      await rejectsWith(
+        storage.page({}, { limit: 1, order: "newest" as "desc" }),
+        ValidationError,
+      );
+    },
+  },
+  {
     name: "statusIn with an empty list selects nothing",
     async run(storage) {
       await seedForQueries(storage);

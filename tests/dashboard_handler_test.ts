@@ -98,6 +98,14 @@ Deno.test("dashboardHandler serves any Storage", async (t) => {
     assert.deepEqual(await ids("version=2"), []);
     assert.deepEqual(await ids("status=running,completed&workflow=Bill.Pay"), ["o::4", "o::5"]);
     assert.deepEqual(await ids("status=completed&idPrefix=o"), ["o::2", "o::4"]);
+    assert.deepEqual(await ids("order=desc&workflow=Shop.Order"), ["o::3", "o::2", "o::1"]);
+    const newest = await (await get(handler, "/api/instances?order=desc&limit=2")).json();
+    assert.deepEqual(newest.items.map((i: { id: string }) => i.id), ["o::5", "o::4"]);
+    const older = await (await get(
+      handler,
+      `/api/instances?order=desc&limit=2&cursor=${newest.nextCursor}`,
+    )).json();
+    assert.deepEqual(older.items.map((i: { id: string }) => i.id), ["o::3", "o::2"]);
     const past = "2000-01-01T00:00:00Z";
     const future = "2999-01-01T00:00:00Z";
     assert.deepEqual((await ids(`insertedAfter=${past}&insertedBefore=${future}`)).length, 5);
@@ -117,6 +125,7 @@ Deno.test("dashboardHandler serves any Storage", async (t) => {
       const [path, status, pattern] of [
         ["/api/instances?status=late", 400, /status expects/],
         ["/api/instances?since=yesterday", 400, /since expects a duration/],
+        ["/api/instances?order=newest", 400, /order expects asc or desc/],
         ["/api/instances?version=two", 400, /version expects a whole number/],
         ["/api/instances?updatedAfter=yesterday", 400, /updatedAfter expects an ISO time/],
         ["/api/instances?insertedBefore=2026-02-31T25:00Z", 400, /insertedBefore expects/],

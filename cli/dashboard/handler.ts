@@ -280,8 +280,12 @@ async function api(storage: Storage, schema: string, url: URL): Promise<unknown>
   const at = new Date(now).toISOString();
   const limit = pageSize(q.get("limit"));
   const cursor = q.get("cursor") || null;
+  const order = q.get("order") || "asc";
+  if (order !== "asc" && order !== "desc") {
+    throw new UsageError(`order expects asc or desc, got ${JSON.stringify(order)}`);
+  }
   const listPage = async (filter: InstanceFilter) => {
-    const page = await storage.page(filter, { limit, cursor, skipCorrupt: true });
+    const page = await storage.page(filter, { limit, cursor, skipCorrupt: true, order });
     return {
       now: at,
       items: page.items.map((i) => summarize(i, now)),

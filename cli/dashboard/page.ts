@@ -96,6 +96,11 @@ export const PAGE_HTML: string = `<!doctype html>
       <label>Context contains
         <input name="context" placeholder='{"initial":{"order_id":123}}' autocomplete="off" size="26">
       </label>
+      <label>Order
+        <select name="order">
+          <option value="">oldest first</option><option value="desc">newest first</option>
+        </select>
+      </label>
       <label>Per page
         <select name="limit">
           <option value="25">25</option><option value="50">50</option><option value="100">100</option>
@@ -491,7 +496,7 @@ export const APP_JS: string = String.raw`"use strict";
 
   // ---- the instance list -----------------------------------------------------------------
   const FILTERS = ["id", "idPrefix", "status", "workflow", "version", "family", "since",
-    "updatedAfter", "updatedBefore", "insertedAfter", "insertedBefore", "context", "limit"];
+    "updatedAfter", "updatedBefore", "insertedAfter", "insertedBefore", "context", "order", "limit"];
   const list = { filter: {}, cursors: [null], next: null, seq: 0, hash: "#/" };
 
   // The form's value of a filter ("status" is a set of checkboxes, comma-joined).

@@ -376,6 +376,28 @@ Deno.test({
         },
       );
 
+      await t.step("order: newest first, keyset paging both ways", async () => {
+        await page.goto(base);
+        await ready(page, "list");
+        await page.selectOption("#filters select[name=order]", "desc");
+        await page.click("#filters button[type=submit]");
+        await page.waitForURL(/#\/\?order=desc$/);
+        await page.locator("#list-page", { hasText: "Page 1 · 36 matching" }).waitFor();
+        const first = await texts(page, "#list-body tr td:first-child");
+        assert.equal(first.length, 25);
+        assert.equal(first[0], EVIL_ID, "the newest first");
+        assert.deepEqual(first.slice(1, 4), ["invoice::5", "invoice::4", "invoice::3"]);
+        await page.click("#list-next");
+        await page.locator("#list-page", { hasText: "Page 2 · 36 matching" }).waitFor();
+        const second = await texts(page, "#list-body tr td:first-child");
+        assert.equal(second.length, 11);
+        assert.deepEqual(second.slice(-2), ["order::02", "order::01"]);
+        await page.click("#list-prev");
+        await page.locator("#list-page", { hasText: "Page 1 · 36 matching" }).waitFor();
+        assert.deepEqual(await texts(page, "#list-body tr td:first-child"), first);
+        assert.equal(await page.locator("#filters select[name=order]").inputValue(), "desc");
+      });
+
       await t.step(
         "breakdown: workflow and version by status; a cell filters the list",
         async () => {
