@@ -31,6 +31,8 @@ export const PAGE_HTML: string = `<!doctype html>
   <span id="schema" class="muted"></span>
   <span class="spacer"></span>
   <span id="updated" class="muted"></span>
+  <span id="changed" class="muted" title="When the counts or the rows shown last differed from the previous refresh"></span>
+  <button id="live" type="button" aria-pressed="true" title="The counts and the list refresh every 10 seconds">Pause live</button>
   <button id="refresh" type="button">Refresh</button>
 </header>
 <div id="error" class="error" role="alert" hidden></div>
@@ -415,6 +417,7 @@ export const APP_JS: string = String.raw`"use strict";
     $("schema").textContent = "schema " + summary.schema;
     $("total").textContent = summary.total + " instance" + (summary.total === 1 ? "" : "s");
     $("updated").textContent = "as of " + new Date(summary.now).toLocaleTimeString();
+    live.summaryKey = JSON.stringify([summary.counts, summary.groups]);
     renderBreakdown(summary.groups);
     const max = Math.max(1, ...STATUSES.map((s) => summary.counts[s]));
     const active = currentRoute().params.get("status");
@@ -533,6 +536,7 @@ export const APP_JS: string = String.raw`"use strict";
     const cursor = list.cursors[list.cursors.length - 1];
     const page = await api("api/instances", Object.assign({ cursor }, list.filter));
     if (seq !== list.seq) return;
+    live.viewKey = rowsKey(page);
     list.next = page.nextCursor;
     fillTable($("list-body"), page.items, page.now, "No instances match these filters.", false,
       page.corrupt);
@@ -567,6 +571,7 @@ export const APP_JS: string = String.raw`"use strict";
       idle: stuck.idle,
       cursor: stuck.cursors[stuck.cursors.length - 1],
     });
+    live.viewKey = rowsKey(page);
     stuck.next = page.nextCursor;
     fillTable($("stuck-body"), page.items, page.now, "Nothing running or waiting is that old.",
       false, page.corrupt);
@@ -652,6 +657,50 @@ export const APP_JS: string = String.raw`"use strict";
     $("inst-telemetry").textContent = json(d.telemetryMetadata);
   }
 
+  // ---- live refresh ----------------------------------------------------------------------
+  // Every LIVE_MS, unless paused or the tab is hidden, the summary and the page of the list (or
+  // of the stuck view) shown are read again, at the same cursor; "changed" says when what they
+  // show last differed from the read before.
+  const LIVE_MS = 10000;
+  const live = { on: true, busy: false, summaryKey: null, viewKey: null, changed: null, since: 0 };
+  function rowsKey(page) {
+    return JSON.stringify([page.total, page.nextCursor,
+      page.items.map((i) => [i.id, i.status, i.revision, i.updatedAt, i.lease && i.lease.owner]),
+      (page.corrupt || []).map((c) => c.id)]);
+  }
+  function showChanged() {
+    $("changed").textContent = live.changed === null
+      ? "· no change seen since " + new Date(live.since).toLocaleTimeString()
+      : "· last changed " + new Date(live.changed).toLocaleTimeString();
+  }
+  async function tick() {
+    if (!live.on || live.busy || document.hidden) return;
+    const view = currentRoute().view;
+    if (view === "instance") return guarded(loadSummary);
+    live.busy = true;
+    const before = [live.summaryKey, live.viewKey];
+    try {
+      await Promise.all([
+        guarded(loadSummary),
+        guarded(view === "list" ? loadListPage : loadStuckPage),
+      ]);
+      if (before[0] !== live.summaryKey || before[1] !== live.viewKey) {
+        live.changed = Date.now();
+        showChanged();
+      }
+    } finally {
+      live.busy = false;
+    }
+  }
+  function toggleLive() {
+    live.on = !live.on;
+    const button = $("live");
+    button.textContent = live.on ? "Pause live" : "Resume live";
+    button.setAttribute("aria-pressed", String(live.on));
+    document.body.setAttribute("data-live", live.on ? "on" : "paused");
+    if (live.on) tick();
+  }
+
   // ---- wiring ----------------------------------------------------------------------------
   async function guarded(work) {
     try {
@@ -709,7 +758,10 @@ export const APP_JS: string = String.raw`"use strict";
   $("lease-more").addEventListener("click", paged(() => loadLeases(false)));
   $("refresh").addEventListener("click", () => render());
   window.addEventListener("hashchange", render);
-  setInterval(() => guarded(loadSummary), 15000);
-  render();
+  $("live").addEventListener("click", toggleLive);
+  document.body.setAttribute("data-live", "on");
+  setInterval(tick, LIVE_MS);
+  live.since = Date.now();
+  render().then(showChanged);
 })();
 `;

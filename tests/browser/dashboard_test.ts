@@ -382,6 +382,8 @@ Deno.test({
         await page.selectOption("#filters select[name=order]", "desc");
         await page.click("#filters button[type=submit]");
         await page.waitForURL(/#\/\?order=desc$/);
+        await page.locator("#list-body tr:first-child td:first-child", { hasText: "xss::" })
+          .waitFor();
         await page.locator("#list-page", { hasText: "Page 1 · 36 matching" }).waitFor();
         const first = await texts(page, "#list-body tr td:first-child");
         assert.equal(first.length, 25);
@@ -434,8 +436,10 @@ Deno.test({
           assert.equal(await page.locator("#filters input[name=version]").inputValue(), "1");
           // The total of a row: that workflow version, any status.
           await page.locator("#breakdown-body tr").nth(0).locator("td").last().locator("a").click();
-          await page.locator("#list-page", { hasText: "Page 1 · 5 matching" }).waitFor();
           await page.waitForURL(/#\/\?workflow=Billing\.Invoice&version=1$/);
+          await page.locator("#list-body tr:first-child td:first-child", { hasText: "invoice::1" })
+            .waitFor();
+          await page.locator("#list-page", { hasText: "Page 1 · 5 matching" }).waitFor();
           await assertInert(page);
         },
       );
@@ -532,6 +536,50 @@ Deno.test({
           await pool.query(`DELETE FROM "${schema}".workflow_instances WHERE id = $1`, [broken]);
         }
       });
+
+      await t.step(
+        "live: the list and the counts refresh, can pause, say when they changed",
+        async () => {
+          const opened = await openPage(browser!);
+          const live = opened.page;
+          try {
+            await live.clock.install();
+            await live.goto(`${base}#/?order=desc&workflow=Live.Probe`);
+            await ready(live, "list");
+            await live.locator("#list-page", { hasText: "Page 1 · 0 matching" }).waitFor();
+            const total = Number((await live.locator("#total").textContent())!.split(" ")[0]);
+            assert.match((await live.locator("#changed").textContent())!, /no change seen since/);
+
+            await storage.put(newInstance({ id: "live::1", workflow: "Live.Probe" }));
+            await live.clock.runFor(10_500);
+            await live.locator("#list-page", { hasText: "Page 1 · 1 matching" }).waitFor();
+            await live.locator("#total", { hasText: `${total + 1} instances` }).waitFor();
+            await live.locator("#changed", { hasText: "last changed" }).waitFor();
+            assert.deepEqual(await texts(live, "#list-body tr td:first-child"), ["live::1"]);
+
+            // Paused: nothing is read again until resumed.
+            await live.click("#live");
+            assert.equal(await live.locator("#live").textContent(), "Resume live");
+            await storage.put(newInstance({ id: "live::2", workflow: "Live.Probe" }));
+            await live.clock.runFor(30_000);
+            await new Promise((resolve) => setTimeout(resolve, 500));
+            assert.equal(await live.locator("#list-page").textContent(), "Page 1 · 1 matching");
+            await live.click("#live");
+            assert.equal(await live.locator("#live").textContent(), "Pause live");
+            await live.locator("#list-page", { hasText: "Page 1 · 2 matching" }).waitFor();
+            assert.deepEqual(await texts(live, "#list-body tr td:first-child"), [
+              "live::2",
+              "live::1",
+            ]);
+            await live.locator("#total", { hasText: `${total + 2} instances` }).waitFor();
+            assert.deepEqual(opened.problems, []);
+          } finally {
+            await live.close();
+            await storage.delete("live::1");
+            await storage.delete("live::2");
+          }
+        },
+      );
 
       await t.step("screenshot", async () => {
         await page.goto(`${base}#/`);
