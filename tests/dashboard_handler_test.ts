@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { type CountGroup, MemoryStorage, newInstance } from "../mod.ts";
 import { storeForeignRow } from "../src/memory_storage.ts";
 import { dashboardHandler, SECURITY_HEADERS } from "../cli/dashboard/handler.ts";
+import { typedText } from "../cli/typed_text.ts";
 
 const TOKEN = "abcdefghijklmnop0123";
 
@@ -272,4 +273,45 @@ Deno.test("dashboardHandler mounted under a base path, with defaults", async (t)
       TypeError,
     );
   });
+});
+
+Deno.test("typedText keeps the type the serializer recorded, and strings stay JSON strings", () => {
+  const value = {
+    at: new Date("2025-03-01T10:00:00.000Z"),
+    big: -12n,
+    set: new Set([1]),
+    map: new Map<unknown, unknown>([[new Date(0), "x"]]),
+    raw: new Uint8Array([255]),
+    odd: [undefined, NaN, -0, Infinity, null, '<b>"</b>'],
+    empty: [{}, [], new Set(), new Map()],
+  };
+  assert.equal(
+    typedText(value),
+    `{
+  "at": Date(2025-03-01T10:00:00.000Z),
+  "big": -12n,
+  "set": Set [
+    1
+  ],
+  "map": Map {
+    Date(1970-01-01T00:00:00.000Z) => "x"
+  },
+  "raw": bytes(1) /w==,
+  "odd": [
+    undefined,
+    NaN,
+    -0,
+    Infinity,
+    null,
+    "<b>\\"</b>"
+  ],
+  "empty": [
+    {},
+    [],
+    Set [],
+    Map {}
+  ]
+}`,
+  );
+  assert.equal(typedText(new Date(NaN)), "Date(invalid)");
 });

@@ -38,6 +38,7 @@ import {
   printable,
   summarize,
 } from "../instances.ts";
+import { typedText } from "../typed_text.ts";
 import { APP_CSS, APP_JS, FAVICON_SVG, PAGE_HTML } from "./page.ts";
 
 const COOKIE = "heph_dashboard_token";
@@ -342,7 +343,21 @@ async function api(storage: Storage, schema: string, url: URL): Promise<unknown>
       const id = q.get("id");
       if (id === null) throw new UsageError("id is required");
       const instance = await storage.get(id);
-      return instance && { now: at, ...detail(instance, now) };
+      return instance && {
+        now: at,
+        ...detail(instance, now),
+        // The same values as text that keeps their types (Date, BigInt, Set, Map, bytes).
+        typed: {
+          initial: typedText(instance.context.initial),
+          steps: typedText(instance.context.steps),
+          stepConfigs: typedText(instance.stepConfigs),
+          runtimeMetadata: typedText(instance.runtimeMetadata),
+          telemetryMetadata: typedText(instance.telemetryMetadata),
+          history: instance.executionHistory.map((entry) =>
+            entry.contextUpdates === null ? null : typedText(entry.contextUpdates)
+          ),
+        },
+      };
     }
     default:
       throw new NotFound(`no such endpoint: ${url.pathname}`);

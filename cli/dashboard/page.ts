@@ -154,8 +154,16 @@ export const PAGE_HTML: string = `<!doctype html>
 
   <section id="view-instance" class="card" hidden>
     <a href="#/" id="back" class="back">← Back</a>
-    <h2 id="inst-id" class="mono"></h2>
+    <h2 class="inst-title"><span id="inst-id" class="mono"></span>
+      <button type="button" id="copy-id" title="Copy the id to the clipboard">Copy id</button>
+      <span id="copy-done" class="muted"></span></h2>
     <div id="inst-badges" class="badges"></div>
+    <div id="inst-failure" class="failure" hidden>
+      <h3>Failed <span id="inst-failure-where" class="muted"></span></h3>
+      <pre id="inst-failure-error"></pre>
+      <h4>Last events</h4>
+      <ol id="inst-last" class="last-events"></ol>
+    </div>
     <dl id="inst-fields" class="fields"></dl>
     <h3>History <span id="inst-history-count" class="muted"></span></h3>
     <ol id="inst-timeline" class="timeline"></ol>
@@ -260,6 +268,11 @@ a { color: var(--accent); }
 }
 .badge.s-waiting { color: #2e2100; }
 .badge.plain { background: #eef0f4; color: var(--ink); }
+.failure { border: 1px solid #f3c0c0; background: #fdf3f3; border-radius: 8px; padding: 4px 14px 10px; margin: 10px 0; }
+.failure pre { background: #fff; }
+.last-events { margin: 0; padding-left: 18px; font-size: 13px; }
+.inst-title { display: flex; align-items: center; gap: 10px; }
+.inst-title button { font-size: 12px; }
 .badges { display: flex; gap: 8px; flex-wrap: wrap; margin-bottom: 8px; }
 .expired { color: var(--failed); font-weight: 600; }
 .corrupt { color: var(--failed); }
@@ -597,7 +610,6 @@ export const APP_JS: string = String.raw`"use strict";
   }
 
   // ---- one instance ----------------------------------------------------------------------
-  const json = (value) => JSON.stringify(value, null, 2);
 
   async function renderInstance(encodedId) {
     let id;
@@ -607,8 +619,11 @@ export const APP_JS: string = String.raw`"use strict";
       throw new Error("This link does not name an instance");
     }
     $("back").setAttribute("href", list.hash);
-    for (const target of ["inst-id", "inst-history-count"]) $(target).textContent = "";
-    for (const target of ["inst-badges", "inst-fields", "inst-timeline"]) $(target).replaceChildren();
+    for (const target of ["inst-id", "inst-history-count", "copy-done", "inst-failure-where", "inst-failure-error"]) {
+      $(target).textContent = "";
+    }
+    for (const target of ["inst-badges", "inst-fields", "inst-timeline", "inst-last"]) $(target).replaceChildren();
+    $("inst-failure").hidden = true;
     for (const target of ["inst-initial", "inst-steps", "inst-configs", "inst-runtime", "inst-telemetry"]) {
       $(target).textContent = "";
     }
@@ -628,7 +643,10 @@ export const APP_JS: string = String.raw`"use strict";
       ["Current step", d.currentStep === null ? dash() : d.currentStep],
       ["Inserted", when(d.insertedAt)],
       ["Updated", when(d.updatedAt)],
-      ["Lease", d.lease ? [leaseCell(d.lease, now), " ", h("span", { class: "muted" }, "until " + d.lease.expiresAt)] : "none"],
+      ["Lease holder", d.lease ? d.lease.owner : "none"],
+      ["Lease expires", d.lease ? [d.lease.expiresAt, " ", d.lease.expired
+        ? h("span", { class: "expired" }, "(expired " + age(d.lease.expiresAt, now) + ")")
+        : h("span", { class: "muted" }, "(in " + duration(Date.parse(d.lease.expiresAt) - Date.parse(now)) + ")")] : dash()],
       ["Active steps", steps(d.activeSteps)],
       ["Completed steps", steps(d.completedSteps)],
     ];
@@ -639,22 +657,41 @@ export const APP_JS: string = String.raw`"use strict";
       (history.length > 1 ? ", " + duration(Date.parse(history[history.length - 1].timestamp) - Date.parse(history[0].timestamp)) + " from first to last" : "") + ")";
     const timeline = $("inst-timeline");
     if (history.length === 0) timeline.append(h("li", { class: "muted" }, "No history yet."));
-    for (const entry of history) {
+    const typed = d.typed;
+    if (d.status === "failed") {
+      // The error up front: the last "failed" entry (else the last one), and the last events.
+      let at = -1;
+      for (let i = history.length - 1; i >= 0 && at === -1; i--) if (history[i].event === "failed") at = i;
+      if (at === -1) at = history.length - 1;
+      const entry = history[at];
+      $("inst-failure-where").textContent = entry ? "at step " + entry.stepRef + ", " + entry.timestamp : "";
+      $("inst-failure-error").textContent = entry && typed.history[at] !== null
+        ? typed.history[at] : "No error recorded in the history.";
+      $("inst-last").replaceChildren(...history.slice(-5).reverse().map((e) =>
+        h("li", null, h("span", { class: "mono" }, e.timestamp), " ", h("span", { class: "what" }, e.stepRef), " ",
+          h("span", { class: "muted" }, e.event))));
+      if (history.length === 0) $("inst-last").append(h("li", { class: "muted" }, "No history yet."));
+      $("inst-failure").hidden = false;
+    }
+    history.forEach((entry, index) => {
       const delta = entry.sincePreviousMs === null ? "start" :
         (entry.sincePreviousMs < 0 ? "−" : "+") + duration(entry.sincePreviousMs);
       const item = h("li", { class: EVENTS.includes(entry.event) ? "ev-" + entry.event : "" },
         h("div", { class: "when" }, entry.timestamp, h("span", { class: "delta" }, delta)),
         h("div", null, h("span", { class: "what" }, entry.stepRef), " ", h("span", { class: "muted" }, entry.event)));
-      if (entry.contextUpdates !== null) {
-        item.append(h("details", null, h("summary", null, "context updates"), h("pre", null, json(entry.contextUpdates))));
+      if (typed.history[index] !== null) {
+        const box = h("details", null, h("summary", null, "context updates"), h("pre", null, typed.history[index]));
+        if (entry.event === "failed") box.open = true;
+        item.append(box);
       }
       timeline.append(item);
-    }
-    $("inst-initial").textContent = json(d.context.initial);
-    $("inst-steps").textContent = json(d.context.steps);
-    $("inst-configs").textContent = json(d.stepConfigs);
-    $("inst-runtime").textContent = json(d.runtimeMetadata);
-    $("inst-telemetry").textContent = json(d.telemetryMetadata);
+    });
+    // Typed text: a Date, BigInt, Set, Map or bytes shows as what the serializer recorded.
+    $("inst-initial").textContent = typed.initial;
+    $("inst-steps").textContent = typed.steps;
+    $("inst-configs").textContent = typed.stepConfigs;
+    $("inst-runtime").textContent = typed.runtimeMetadata;
+    $("inst-telemetry").textContent = typed.telemetryMetadata;
   }
 
   // ---- live refresh ----------------------------------------------------------------------
@@ -759,6 +796,21 @@ export const APP_JS: string = String.raw`"use strict";
   $("refresh").addEventListener("click", () => render());
   window.addEventListener("hashchange", render);
   $("live").addEventListener("click", toggleLive);
+  $("copy-id").addEventListener("click", async () => {
+    const id = $("inst-id").textContent;
+    try {
+      await navigator.clipboard.writeText(id);
+      $("copy-done").textContent = "copied";
+    } catch (_) {
+      // No clipboard (an insecure origin): select the id for Ctrl+C instead.
+      const range = document.createRange();
+      range.selectNodeContents($("inst-id"));
+      const selection = window.getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
+      $("copy-done").textContent = "selected: press Ctrl+C";
+    }
+  });
   document.body.setAttribute("data-live", "on");
   setInterval(tick, LIVE_MS);
   live.since = Date.now();

@@ -465,6 +465,95 @@ Deno.test({
         await ready(page, "list");
       });
 
+      await t.step("detail: a failure up front, typed values, the lease, copy the id", async () => {
+        const failed = newInstance({
+          id: "typed::1",
+          workflow: "Typed.Probe",
+          initial: {
+            at: new Date("2025-03-01T10:00:00.000Z"),
+            big: 12345678901234567890n,
+            tags: new Set(["a", "b"]),
+            map: new Map([["k", 1]]),
+            raw: new Uint8Array([1, 2, 3]),
+          },
+        });
+        failed.status = "failed";
+        const steps = ["validate", "reserve", "charge"];
+        failed.executionHistory = steps.flatMap((step, i) => [
+          {
+            stepRef: step,
+            event: "started",
+            timestamp: new Date(Date.UTC(2025, 2, 1, 10, i, 0)),
+            contextUpdates: null,
+          },
+          {
+            stepRef: step,
+            event: step === "charge" ? "failed" : "completed",
+            timestamp: new Date(Date.UTC(2025, 2, 1, 10, i, 30)),
+            contextUpdates: step === "charge"
+              ? { error: "card declined", code: 402n }
+              : { done: true },
+          },
+        ]);
+        await storage.put(failed);
+        const context = await browser!.newContext({
+          viewport: { width: 1280, height: 900 },
+          permissions: ["clipboard-read", "clipboard-write"],
+        });
+        try {
+          const detail = await context.newPage();
+          await detail.goto(`${base}#/instance/typed%3A%3A1`);
+          await ready(detail, "instance");
+          // The error and the last events show without expanding anything.
+          assert.ok(await detail.locator("#inst-failure").isVisible());
+          assert.equal(
+            await detail.locator("#inst-failure-where").textContent(),
+            "at step charge, 2025-03-01T10:02:30.000Z",
+          );
+          const error = (await detail.locator("#inst-failure-error").textContent())!;
+          assert.match(error, /"error": "card declined"/);
+          assert.match(error, /"code": 402n/);
+          assert.ok(await detail.locator("#inst-failure-error").isVisible());
+          const last = await texts(detail, "#inst-last li");
+          assert.equal(last.length, 5);
+          assert.match(last[0], /2025-03-01T10:02:30\.000Z charge failed/);
+          assert.match(last[3], /reserve started/);
+          assert.match(last[4], /validate completed/);
+          assert.ok(await detail.locator("#inst-timeline details[open] pre").isVisible());
+          // Values keep the type the serializer recorded.
+          const initial = (await detail.locator("#inst-initial").textContent())!;
+          for (
+            const shown of [
+              '"at": Date(2025-03-01T10:00:00.000Z)',
+              '"big": 12345678901234567890n',
+              'Set [\n    "a",\n    "b"\n  ]',
+              'Map {\n    "k" => 1\n  }',
+              '"raw": bytes(3) AQID',
+            ]
+          ) assert.ok(initial.includes(shown), `${shown} in ${initial}`);
+          // Copy the id.
+          await detail.click("#copy-id");
+          await detail.locator("#copy-done", { hasText: "copied" }).waitFor();
+          assert.equal(await detail.evaluate("navigator.clipboard.readText()"), "typed::1");
+          // An instance that did not fail has no failure box; its lease holder and expiry show.
+          await detail.goto(`${base}#/instance/order%3A%3A01`);
+          await ready(detail, "instance");
+          assert.ok(await detail.locator("#inst-failure").isHidden());
+          const fields = await texts(detail, "#inst-fields dt, #inst-fields dd");
+          const field = (name: string) => fields[fields.indexOf(name) + 1];
+          assert.equal(field("Lease holder"), "worker-a");
+          assert.match(field("Lease expires"), /^\d{4}-\d\d-\d\dT[\d:.]+Z \(in \d+m \d\ds\)$/);
+          await detail.goto(`${base}#/instance/${encodeURIComponent(EVIL_ID)}`);
+          await ready(detail, "instance");
+          const evil = await texts(detail, "#inst-fields dt, #inst-fields dd");
+          assert.equal(evil[evil.indexOf("Lease holder") + 1], EVIL_OWNER);
+          assert.match(evil[evil.indexOf("Lease expires") + 1], /\(expired .* ago\)$/);
+        } finally {
+          await context.close();
+          await storage.delete("typed::1");
+        }
+      });
+
       await t.step("markup in stored values renders as text and never runs", async () => {
         await page.goto(`${base}#/?family=Evil.`);
         await ready(page, "list");
