@@ -91,6 +91,8 @@ const ASSETS: Record<string, [string, string]> = {
   "/app.js": [APP_JS, "text/javascript; charset=utf-8"],
   "/app.css": [APP_CSS, "text/css; charset=utf-8"],
   "/favicon.svg": [FAVICON_SVG, "image/svg+xml"],
+  // Browsers ask for /favicon.ico on pages without a <link rel=icon> (a 401 or a text answer).
+  "/favicon.ico": [FAVICON_SVG, "image/svg+xml"],
 };
 
 const DEFAULT_PAGE = 25;

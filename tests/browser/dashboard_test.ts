@@ -3,7 +3,7 @@
  * subprocess with the task's permissions on a fresh schema of the test PostgreSQL; the test
  * seeds instances (one with markup and script in its id, workflow name, context, history and
  * lease owner), opens the page, reads the bar chart, filters, pages, opens instances and the
- * stuck view, saves a screenshot to docs/dashboard.png, and checks that nothing seeded ever ran
+ * stuck view, and checks that nothing seeded ever ran
  * as script. The token rules of `--host` are checked over plain HTTP and in the browser.
  *
  * Needs Debian's chromium at /usr/bin/chromium (`apt-get install -y chromium`; .ci/run installs
@@ -40,6 +40,7 @@ const CHROMIUM_ARGS = [
   "--disable-quic",
 ];
 const SCREENSHOT = new URL("docs/dashboard.png", ROOT);
+const DETAIL_SCREENSHOT = new URL("docs/dashboard_instance.png", ROOT);
 
 /** `deno task dashboard` without the leading `deno`: `run`, the permissions, `cli/dashboard.ts`. */
 const TASK: string[] = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)))
@@ -673,9 +674,11 @@ Deno.test({
       await t.step("screenshot", async () => {
         await page.goto(`${base}#/`);
         await ready(page, "list");
-        await Deno.mkdir(new URL("docs/", ROOT), { recursive: true });
-        await page.screenshot({ path: fileURLToPath(SCREENSHOT) });
-        const png = await Deno.readFile(SCREENSHOT);
+        // The README's screenshots come from the realistic dataset below; this one is checked only.
+        const shot = await Deno.makeTempFile({ suffix: ".png" });
+        await page.screenshot({ path: shot });
+        const png = await Deno.readFile(shot);
+        await Deno.remove(shot);
         assert.deepEqual([...png.slice(1, 4)], [0x50, 0x4e, 0x47], "a PNG");
         assert.ok(png.length > 20_000, "not blank");
       });
@@ -889,6 +892,170 @@ Deno.test({
     } finally {
       await browser?.close();
       await server.shutdown();
+    }
+  },
+});
+
+/** A shop's instances as an operator would see them: five workflows, a day of history. */
+function realisticSeed(): WorkflowInstance[] {
+  const kinds = [
+    {
+      workflow: "Shop.OrderWorkflow",
+      version: 2,
+      n: 180,
+      prefix: "order",
+      steps: ["validate", "reserve_stock", "charge", "ship"],
+    },
+    {
+      workflow: "Shop.OrderWorkflow",
+      version: 1,
+      n: 30,
+      prefix: "order",
+      steps: ["validate", "charge", "ship"],
+    },
+    {
+      workflow: "Billing.InvoiceWorkflow",
+      version: 1,
+      n: 70,
+      prefix: "inv",
+      steps: ["draft", "send", "await_payment"],
+    },
+    {
+      workflow: "Shipping.DispatchWorkflow",
+      version: 3,
+      n: 50,
+      prefix: "dsp",
+      steps: ["pick", "pack", "hand_over"],
+    },
+    {
+      workflow: "Support.RefundWorkflow",
+      version: 1,
+      n: 16,
+      prefix: "rfd",
+      steps: ["review", "refund"],
+    },
+  ];
+  const statuses = [
+    "completed",
+    "completed",
+    "completed",
+    "running",
+    "completed",
+    "waiting",
+    "completed",
+    "failed",
+    "completed",
+    "pending",
+    "completed",
+    "completed",
+  ] as const;
+  const seeds: WorkflowInstance[] = [];
+  let serial = 10_400;
+  for (const kind of kinds) {
+    for (let i = 0; i < kind.n; i++) {
+      serial += 7;
+      const status = statuses[(seeds.length * 5 + (i % 7)) % statuses.length];
+      const instance = newInstance({
+        id: `${kind.prefix}-${serial}`,
+        workflow: kind.workflow,
+        workflowVersion: kind.version,
+        initial: {
+          customer_id: `cus_${(serial * 31) % 9973}`,
+          amount_cents: BigInt(1000 + (serial * 37) % 90000),
+          placed_at: new Date(Date.now() - 86_400_000 + serial % 1000 * 86_000),
+          tags: new Set(serial % 3 ? ["web"] : ["web", "priority"]),
+        },
+      });
+      instance.status = status;
+      const reached = status === "completed"
+        ? kind.steps.length
+        : 1 + (serial % (kind.steps.length - 1 || 1));
+      const done = kind.steps.slice(0, reached);
+      const start = Date.now() - 86_400_000 + (serial % 1000) * 86_000;
+      instance.executionHistory = done.flatMap((step, k) => {
+        const last = k === done.length - 1;
+        const event = last && status === "failed"
+          ? "failed"
+          : last && status !== "completed"
+          ? "started"
+          : "completed";
+        return [
+          {
+            stepRef: step,
+            event: "started",
+            timestamp: new Date(start + k * 9_000),
+            contextUpdates: null,
+          },
+          ...(event === "started" ? [] : [{
+            stepRef: step,
+            event,
+            timestamp: new Date(start + k * 9_000 + 1_200 + (serial % 7) * 300),
+            contextUpdates: event === "failed"
+              ? { error: "Payment declined: insufficient funds", code: "card_declined", attempt: 3 }
+              : { [`${step}_ok`]: true },
+          }]),
+        ];
+      });
+      instance.currentStep = status === "completed" ? null : done[done.length - 1];
+      instance.completedSteps = new Set(status === "completed" ? done : done.slice(0, -1));
+      seeds.push(instance);
+    }
+  }
+  return seeds;
+}
+
+Deno.test({
+  name: "README screenshots, from a realistic dataset",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const { schema, pool, drop } = await withTestSchema("dashboard_shots");
+    const driver = nodePostgresDriver(pool);
+    const storage = new PgStorage({ driver, schema });
+    let browser: Browser | undefined;
+    // In process, titled as an operator would title it: no test schema name on the page.
+    const dashboard = dashboardHandler(storage, { title: "shop" });
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, dashboard);
+    try {
+      await migrate(driver, { schema });
+      await storage.putMany(realisticSeed());
+      // A day of traffic: inserted over the last 24 hours (as the histories say), updated after.
+      await pool.query(
+        `UPDATE "${schema}".workflow_instances w
+         SET inserted_at = now() - interval '1 day'
+               + (split_part(w.id, '-', 2)::integer % 1000) * interval '86 seconds',
+             updated_at = now() - interval '1 day'
+               + (split_part(w.id, '-', 2)::integer % 1000) * interval '86 seconds'
+               + CASE WHEN w.status IN ('completed', 'failed') THEN interval '25 seconds'
+                      WHEN w.status = 'pending' THEN interval '0' ELSE interval '12 seconds' END`,
+      );
+      await storage.claim({ owner: "worker-eu-1", leaseMs: 300_000, limit: 6, status: "running" });
+      await storage.claim({ owner: "worker-eu-2", leaseMs: 300_000, limit: 4, status: "running" });
+      browser = await launch();
+      const { page, problems } = await openPage(browser);
+      const base = `http://127.0.0.1:${server.addr.port}/`;
+      await page.goto(`${base}#/?order=desc`);
+      await ready(page, "list");
+      assert.equal(await page.locator("#schema").textContent(), "schema shop");
+      await page.screenshot({ path: fileURLToPath(SCREENSHOT), fullPage: true });
+      const failed = await storage.page({ status: "failed", workflow: "Shop.OrderWorkflow" }, {
+        limit: 1,
+        order: "desc",
+      });
+      await page.goto(`${base}#/instance/${encodeURIComponent(failed.items[0].id)}`);
+      await ready(page, "instance");
+      assert.ok(await page.locator("#inst-failure").isVisible());
+      await page.screenshot({ path: fileURLToPath(DETAIL_SCREENSHOT), fullPage: true });
+      for (const shot of [SCREENSHOT, DETAIL_SCREENSHOT]) {
+        const png = await Deno.readFile(shot);
+        assert.deepEqual([...png.slice(1, 4)], [0x50, 0x4e, 0x47], "a PNG");
+        assert.ok(png.length > 20_000, "not blank");
+      }
+      assert.deepEqual(problems, []);
+    } finally {
+      await browser?.close();
+      await server.shutdown();
+      await drop();
     }
   },
 });
