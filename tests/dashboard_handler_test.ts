@@ -315,3 +315,38 @@ Deno.test("typedText keeps the type the serializer recorded, and strings stay JS
   );
   assert.equal(typedText(new Date(NaN)), "Date(invalid)");
 });
+
+Deno.test("a slow summary count is reused and shared, and says when it was counted", async () => {
+  let counts = 0;
+  class Slow extends MemoryStorage {
+    override async countGroups(): Promise<CountGroup[]> {
+      counts++;
+      await new Promise((resolve) => setTimeout(resolve, 250)); // longer than SLOW_SUMMARY_MS
+      return await super.countGroups({});
+    }
+  }
+  const storage = new Slow();
+  await storage.put(newInstance({ id: "a", workflow: "W" }));
+  const handler = dashboardHandler(storage);
+  const [first, second] = await Promise.all([
+    get(handler, "/api/summary").then((r) => r.json()),
+    get(handler, "/api/summary").then((r) => r.json()),
+  ]);
+  assert.equal(counts, 1, "concurrent requests share one count");
+  assert.equal(first.total, 1);
+  assert.equal(first.cached, false);
+  assert.ok(first.tookMs >= 200, String(first.tookMs));
+  assert.equal(second.countedAt, first.countedAt);
+  await storage.put(newInstance({ id: "b", workflow: "W" }));
+  const third = await (await get(handler, "/api/summary")).json();
+  assert.equal(counts, 1, "reused, not counted again");
+  assert.deepEqual([third.cached, third.total, third.countedAt], [true, 1, first.countedAt]);
+
+  // A fast count is made on every request.
+  const fast = new MemoryStorage();
+  const quick = dashboardHandler(fast);
+  assert.equal((await (await get(quick, "/api/summary")).json()).total, 0);
+  await fast.put(newInstance({ id: "c", workflow: "W" }));
+  const again = await (await get(quick, "/api/summary")).json();
+  assert.deepEqual([again.total, again.cached], [1, false]);
+});

@@ -21,6 +21,7 @@
 
 import {
   CorruptRecordError,
+  type CountGroup,
   DatabaseError,
   INSTANCE_STATUSES,
   type InstanceFilter,
@@ -194,6 +195,7 @@ export function dashboardHandler(
   const base = normalizeBasePath(options.basePath);
   const onError = options.onError ?? ((message) => console.error(message));
   const clean = options.redact ?? ((message) => message);
+  const summary = summaryCounter(storage);
   return async (request) => {
     const url = new URL(request.url);
     if (loopbackOnly && !LOOPBACK_NAMES.includes(url.hostname)) {
@@ -240,7 +242,7 @@ export function dashboardHandler(
     if (asset) return respond(200, asset[0], asset[1], request.method === "HEAD");
     if (!url.pathname.startsWith("/api/")) return text(404, "not found");
     try {
-      const body = await api(storage, title, url);
+      const body = await api(storage, title, url, summary);
       return body === null
         ? json(404, { error: `no instance with id ${JSON.stringify(url.searchParams.get("id"))}` })
         : json(200, body);
@@ -263,6 +265,61 @@ export function dashboardHandler(
   };
 }
 
+/** What /api/summary answers besides the title and the time. */
+interface Summary {
+  counts: Record<InstanceStatus, number>;
+  total: number;
+  groups: CountGroup[];
+  /** When the counts were read (ISO). */
+  countedAt: string;
+  /** How long the grouped count took, in milliseconds. */
+  tookMs: number;
+  /** Whether these counts were read for an earlier request (a slow count is reused). */
+  cached: boolean;
+}
+
+/** A grouped count slower than this is reused, not repeated on every refresh. */
+const SLOW_SUMMARY_MS = 200;
+
+/**
+ * The summary from one grouped count ({@linkcode Storage.countGroups}). On a large table that
+ * count reads every row (about a second at 1,000,000 rows), so when it took longer than
+ * {@linkcode SLOW_SUMMARY_MS} its result is reused for 30 times as long (at least 30 s), and
+ * concurrent requests share one count; the answer says when it was counted.
+ */
+function summaryCounter(storage: Storage): () => Promise<Summary> {
+  let last: { summary: Summary; until: number } | undefined;
+  let running: Promise<Summary> | undefined;
+  const count = async (): Promise<Summary> => {
+    const started = Date.now();
+    const groups = await storage.countGroups({});
+    const tookMs = Date.now() - started;
+    const counts = {} as Record<InstanceStatus, number>;
+    for (const status of INSTANCE_STATUSES) counts[status] = 0;
+    for (const group of groups) counts[group.status] += group.count;
+    const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    const summary = {
+      counts,
+      total,
+      groups,
+      countedAt: new Date(started).toISOString(),
+      tookMs,
+      cached: false,
+    };
+    last = tookMs > SLOW_SUMMARY_MS
+      ? { summary, until: Date.now() + Math.max(30_000, 30 * tookMs) }
+      : undefined;
+    return summary;
+  };
+  return () => {
+    if (last !== undefined && Date.now() < last.until) {
+      return Promise.resolve({ ...last.summary, cached: true });
+    }
+    running ??= count().finally(() => running = undefined);
+    return running;
+  };
+}
+
 /** `"/admin/x/"` → `"/admin/x"`; nothing → `""`. */
 function normalizeBasePath(path: string | undefined): string {
   if (path === undefined || path === "" || path === "/") return "";
@@ -277,7 +334,12 @@ function normalizeBasePath(path: string | undefined): string {
 class NotFound extends Error {}
 
 /** The JSON endpoints; null for a missing instance. */
-async function api(storage: Storage, schema: string, url: URL): Promise<unknown> {
+async function api(
+  storage: Storage,
+  schema: string,
+  url: URL,
+  summary: () => Promise<Summary>,
+): Promise<unknown> {
   const q = url.searchParams;
   const now = Date.now();
   const at = new Date(now).toISOString();
@@ -298,15 +360,8 @@ async function api(storage: Storage, schema: string, url: URL): Promise<unknown>
     };
   };
   switch (url.pathname) {
-    case "/api/summary": {
-      // One grouped count gives both the bars and the breakdown.
-      const groups = await storage.countGroups({});
-      const counts = {} as Record<InstanceStatus, number>;
-      for (const status of INSTANCE_STATUSES) counts[status] = 0;
-      for (const group of groups) counts[group.status] += group.count;
-      const total = Object.values(counts).reduce((a, b) => a + b, 0);
-      return { schema, now: at, counts, total, groups };
-    }
+    case "/api/summary":
+      return { schema, now: at, ...await summary() };
     case "/api/instances":
       return await listPage(listFilter(q, now));
     case "/api/stuck": {

@@ -38,7 +38,7 @@ export const PAGE_HTML: string = `<!doctype html>
 <div id="error" class="error" role="alert" hidden></div>
 <main>
   <section class="card" id="summary">
-    <h2>By status <span id="total" class="muted"></span></h2>
+    <h2>By status <span id="total" class="muted"></span> <span id="counted" class="muted note"></span></h2>
     <div id="bars" class="bars"></div>
     <details id="breakdown-box" class="breakdown" open>
       <summary>By workflow, version and status</summary>
@@ -431,6 +431,11 @@ export const APP_JS: string = String.raw`"use strict";
     $("total").textContent = summary.total + " instance" + (summary.total === 1 ? "" : "s");
     $("updated").textContent = "as of " + new Date(summary.now).toLocaleTimeString();
     live.summaryKey = JSON.stringify([summary.counts, summary.groups]);
+    // A slow count (a large table) is reused for a while: say when it was made.
+    $("counted").textContent = summary.cached || summary.tookMs > 200
+      ? "counted at " + new Date(summary.countedAt).toLocaleTimeString() + " (counting takes " +
+        duration(summary.tookMs) + ", so it is reused for a while)"
+      : "";
     renderBreakdown(summary.groups);
     const max = Math.max(1, ...STATUSES.map((s) => summary.counts[s]));
     const active = currentRoute().params.get("status");
