@@ -24,6 +24,7 @@
  */
 
 import type { SqlDriver, SqlResult } from "../src/driver.ts";
+import { DatabaseError, isSqlState } from "../src/errors.ts";
 import { inTransaction, serialDriver } from "./session.ts";
 
 /**
@@ -156,6 +157,14 @@ function withSqlState(error: unknown): unknown {
     if (target.detail === undefined && typeof fields.detail === "string") {
       target.detail = fields.detail;
     }
-  } catch { /* a frozen error keeps its fields; toDatabaseError reads fields.code too */ }
-  return error;
+    return error;
+  } catch {
+    // A frozen error cannot take them: convert it here, keeping it as the cause.
+    const message = (error as { message?: unknown }).message;
+    return new DatabaseError(typeof message === "string" ? message : String(error), {
+      sqlState: isSqlState(fields.code) ? fields.code : undefined,
+      detail: typeof fields.detail === "string" ? fields.detail : undefined,
+      cause: error,
+    });
+  }
 }

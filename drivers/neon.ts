@@ -50,7 +50,7 @@
  */
 
 import type { SqlDriver, SqlResult, SqlStatement } from "../src/driver.ts";
-import { ValidationError } from "../src/errors.ts";
+import { isSqlState, ValidationError } from "../src/errors.ts";
 import {
   type OpenedStorage,
   openOn,
@@ -274,8 +274,6 @@ export function neonHttpDriver(sql: NeonHttpClient): SqlDriver {
   };
 }
 
-const SQLSTATE = /^[0-9A-Z]{5}$/;
-
 function toResult(result: NeonHttpResult): SqlResult {
   return { rows: result.rows, rowCount: result.rowCount ?? result.rows.length };
 }
@@ -289,7 +287,7 @@ function withConnectionState(error: unknown): unknown {
     const fields = error as { code?: unknown; sourceError?: unknown };
     if (
       fields.sourceError !== undefined &&
-      !(typeof fields.code === "string" && SQLSTATE.test(fields.code))
+      !isSqlState(fields.code)
     ) {
       fields.code = "08001"; // sqlclient_unable_to_establish_sqlconnection
     }

@@ -19,7 +19,7 @@
  */
 
 import type { SqlDriver, SqlResult } from "../src/driver.ts";
-import { insideTransactionError } from "./session.ts";
+import { insideTransactionError, runEach } from "./session.ts";
 
 /**
  * What a PGlite query resolves to.
@@ -116,11 +116,9 @@ export function pgliteDriver(db: PGliteClient | PGliteTransaction): SqlDriver {
     query: (text, params) => run(db, text, params),
     async transaction(statements) {
       try {
-        return await client.transaction(async (tx) => {
-          const results: SqlResult[] = [];
-          for (const { text, params } of statements) results.push(await run(tx, text, params));
-          return results;
-        });
+        return await client.transaction((tx) =>
+          runEach((text, params) => run(tx, text, params), statements)
+        );
       } catch (error) {
         throw hideParams(error);
       }

@@ -34,7 +34,7 @@ import {
   type OpenStorageOptions,
   splitOpenOptions,
 } from "../src/open_storage.ts";
-import { insideTransactionError } from "./session.ts";
+import { insideTransactionError, runEach } from "./session.ts";
 
 /**
  * What a postgres.js query resolves to: an array of rows with the command's row `count`.
@@ -152,11 +152,7 @@ export function postgresJsDriver(sql: PostgresJsSql | PostgresJsTransaction): Sq
   return {
     query: (text, params) => run(client, text, params),
     transaction: (statements) =>
-      client.begin(async (tx) => {
-        const results: SqlResult[] = [];
-        for (const { text, params } of statements) results.push(await run(tx, text, params));
-        return results;
-      }),
+      client.begin((tx) => runEach((text, params) => run(tx, text, params), statements)),
   };
 }
 

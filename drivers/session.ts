@@ -15,6 +15,23 @@ export type RunStatement = (
 ) => Promise<SqlResult>;
 
 /**
+ * Runs statements one after another on one connection (or one transaction of the client),
+ * stopping at the first that fails.
+ *
+ * @param run Runs one statement.
+ * @param statements The statements, in order.
+ * @returns One result per statement.
+ */
+export async function runEach(
+  run: RunStatement,
+  statements: readonly SqlStatement[],
+): Promise<SqlResult[]> {
+  const results: SqlResult[] = [];
+  for (const { text, params } of statements) results.push(await run(text, params));
+  return results;
+}
+
+/**
  * Runs statements between BEGIN and COMMIT on one connection; on failure rolls back and
  * rethrows. `onBroken` hears of a ROLLBACK that failed too (the connection is then unusable).
  *
@@ -30,8 +47,7 @@ export async function inTransaction(
 ): Promise<SqlResult[]> {
   await run("BEGIN");
   try {
-    const results: SqlResult[] = [];
-    for (const { text, params } of statements) results.push(await run(text, params));
+    const results = await runEach(run, statements);
     await run("COMMIT");
     return results;
   } catch (error) {

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { decodeBase64Url, encodeBase64Url } from "./base64.ts";
 import { ValidationError } from "./errors.ts";
 import { validateId } from "./serializer.ts";
 
@@ -30,9 +31,7 @@ const TIME = /^(\d{4,6})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{6})Z( BC)?$/;
  */
 export function encodeCursor(position: CursorPosition): string {
   const bytes = new TextEncoder().encode(JSON.stringify([1, position.insertedAt, position.id]));
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  return encodeBase64Url(bytes);
 }
 
 /**
@@ -51,8 +50,7 @@ export function decodeCursor(cursor: string): CursorPosition {
   if (!/^[A-Za-z0-9_-]{1,2000}$/.test(cursor)) refuse();
   let parsed: unknown;
   try {
-    const binary = atob(cursor.replaceAll("-", "+").replaceAll("_", "/"));
-    const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0));
+    const bytes = decodeBase64Url(cursor);
     parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
   } catch {
     refuse();

@@ -22,7 +22,8 @@ export interface SqlStatement {
 }
 
 /**
- * What a statement returned: its rows as objects keyed by column name.
+ * What a statement returned: its rows as objects keyed by column name. The core reads only
+ * `rows`; `rowCount` is informational, for callers of a driver of their own.
  *
  * @example
  * ```ts
@@ -34,8 +35,8 @@ export interface SqlStatement {
 export interface SqlResult {
   /** Rows keyed by column name. The core selects text forms, so values are strings or null. */
   rows: Record<string, unknown>[];
-  /** Rows returned or affected. */
-  rowCount: number;
+  /** Rows returned or affected, when the client reports it. The core never reads it. */
+  rowCount?: number;
 }
 
 /**
@@ -67,12 +68,15 @@ export interface QueryOptions {
  *   when given, lets it prepare the statement server-side (see {@linkcode QueryOptions}).
  * - `transaction` runs a fixed list of statements in one transaction, all or nothing. It is
  *   non-interactive on purpose (no statement depends on a previous result in JavaScript), so
- *   stateless HTTP drivers can implement it as one request. Only migrations use it.
- * - `close` releases what the adapter opened; it never closes a client the user passed in
- *   unless the adapter says so.
+ *   stateless HTTP drivers can implement it as one request. Migrations and grants use it.
  *
- * Errors thrown by `query` and `transaction` should keep the server's SQLSTATE as `code`;
- * the core turns them into {@linkcode DatabaseError}.
+ * A driver has no `close`: it never owns the client passed in, so ending that client (a pool's
+ * `end()`) stays with the caller. The `openStorage` of the node-postgres, Neon and postgres.js
+ * adapters returns a `close` for the pool it opened.
+ *
+ * Errors thrown by `query` and `transaction` carry the server's SQLSTATE as `code` and its
+ * detail line as `detail` (each adapter normalises its client's error shape to that); the core
+ * turns them into {@linkcode DatabaseError}.
  *
  * @example A driver over any `query(text, params)` client
  * ```ts

@@ -290,6 +290,25 @@ export class DatabaseError extends HephError {
 const SQLSTATE = /^[0-9A-Z]{5}$/;
 
 /**
+ * Whether a value has the shape of a SQLSTATE: five digits or capital letters. Driver adapters
+ * use it to tell a server's code from their client's own codes.
+ *
+ * @param value Anything, such as an error's `code`.
+ * @returns True for a string such as `"23505"` or `"57P01"`.
+ *
+ * @example
+ * ```ts
+ * import { isSqlState } from "./errors.ts";
+ *
+ * isSqlState("57P01"); // true
+ * isSqlState("ECONNREFUSED"); // false
+ * ```
+ */
+export function isSqlState(value: unknown): value is string {
+  return typeof value === "string" && SQLSTATE.test(value);
+}
+
+/**
  * Wraps whatever a driver threw into a {@linkcode DatabaseError}, keeping the SQLSTATE.
  * Errors of this module pass through unchanged.
  *
@@ -313,10 +332,10 @@ export function toDatabaseError(error: unknown): HephError {
   const message = typeof fields.message === "string" && fields.message !== ""
     ? fields.message
     : String(error);
-  const candidates = [fields.code, fields.sqlState, (fields.fields as { code?: unknown })?.code];
+  // Each driver adapter puts the SQLSTATE on `code` (or `sqlState`) and the detail on `detail`.
   // System codes first: EPIPE has the shape of a SQLSTATE.
   const sqlState = systemState(fields.code) ??
-    candidates.find((c): c is string => typeof c === "string" && SQLSTATE.test(c)) ??
+    [fields.code, fields.sqlState].find(isSqlState) ??
     connectionState(message);
   const detail = typeof fields.detail === "string" ? fields.detail : undefined;
   return new DatabaseError(message, { sqlState, detail, cause: error });

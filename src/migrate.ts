@@ -166,16 +166,7 @@ export async function migrate(
   driver: SqlDriver,
   options: MigrateOptions = {},
 ): Promise<MigrateResult> {
-  const schema = options.schema ?? DEFAULT_SCHEMA;
-  const quoted = quoteSchema(schema);
-  const migrations = checkMigrations(options.migrations ?? MIGRATIONS);
-  const latest = migrations.at(-1)?.version ?? 0;
-  const target = options.to ?? latest;
-  if (!Number.isInteger(target) || target < 0 || target > latest) {
-    throw new ValidationError(
-      `Invalid target version: ${describe(target)}, expected 0 to ${latest}`,
-    );
-  }
+  const { schema, quoted, migrations, target } = plan(options);
   const distribute = options.distribute ?? false;
   if (typeof distribute !== "boolean") {
     throw new ValidationError(
@@ -410,16 +401,7 @@ function bookkeepingTable(table: string): string {
 export async function migrationScript(
   options: { schema?: string; from?: number; to?: number; migrations?: readonly Migration[] } = {},
 ): Promise<string> {
-  const schema = options.schema ?? DEFAULT_SCHEMA;
-  const quoted = quoteSchema(schema);
-  const migrations = checkMigrations(options.migrations ?? MIGRATIONS);
-  const latest = migrations.at(-1)?.version ?? 0;
-  const target = options.to ?? latest;
-  if (!Number.isInteger(target) || target < 0 || target > latest) {
-    throw new ValidationError(
-      `Invalid target version: ${describe(target)}, expected 0 to ${latest}`,
-    );
-  }
+  const { schema, quoted, migrations, target } = plan(options);
   const from = options.from ?? 0;
   if (!Number.isInteger(from) || from < 0 || from > target) {
     throw new ValidationError(
@@ -449,6 +431,23 @@ export async function migrationScript(
   }
   lines.push("", "COMMIT;");
   return lines.join("\n");
+}
+
+/** The schema, its quoted name, the checked migrations and the validated target version. */
+function plan(
+  options: { schema?: string; to?: number; migrations?: readonly Migration[] },
+): { schema: string; quoted: string; migrations: readonly Migration[]; target: number } {
+  const schema = options.schema ?? DEFAULT_SCHEMA;
+  const quoted = quoteSchema(schema);
+  const migrations = checkMigrations(options.migrations ?? MIGRATIONS);
+  const latest = migrations.at(-1)?.version ?? 0;
+  const target = options.to ?? latest;
+  if (!Number.isInteger(target) || target < 0 || target > latest) {
+    throw new ValidationError(
+      `Invalid target version: ${describe(target)}, expected 0 to ${latest}`,
+    );
+  }
+  return { schema, quoted, migrations, target };
 }
 
 /** The first version a table may be distributed at: every later migration suits Citus. */

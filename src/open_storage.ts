@@ -24,7 +24,8 @@ import { describe } from "./serializer.ts";
 export interface OpenStorageOptions extends Omit<PgStorageOptions, "driver"> {
   /**
    * Bring the schema to the latest version before returning (with {@linkcode migrate}); false
-   * by default, for deployments that migrate with `deno task migrate` or their own pipeline.
+   * by default, for deployments that migrate with the CLI
+   * (`deno run -A jsr:@heph/pg/cli migrate`) or their own pipeline.
    */
   migrate?: boolean;
 }

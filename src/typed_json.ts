@@ -9,6 +9,7 @@
  * @module
  */
 
+import { decodeBase64, encodeBase64 } from "./base64.ts";
 import { CorruptRecordError, SerializationError } from "./errors.ts";
 import { isPlainJson } from "./plain_json.ts";
 
@@ -206,7 +207,7 @@ export class TypedJsonWriter {
       if (proto === Uint8Array.prototype) {
         this.#refuseExtraKeys(value, (value as Uint8Array).length);
         this.#annotate("Uint8Array");
-        return toBase64(value as Uint8Array);
+        return encodeBase64(value as Uint8Array);
       }
       const name = typeof value.constructor === "function" && value.constructor.name;
       if (Array.isArray(value)) {
@@ -495,7 +496,7 @@ function revive(tag: string, stored: unknown, extra: unknown): unknown {
       return new Map(stored as [unknown, unknown][]);
     case "Uint8Array":
       expect(typeof stored === "string");
-      return fromBase64(stored as string);
+      return decodeBase64(stored as string);
     case "keys":
       return renameKeys(stored, extra);
     case "holes":
@@ -548,21 +549,4 @@ function safeJson(value: unknown): string {
   } catch {
     return String(value);
   }
-}
-
-const CHUNK = 0x8000;
-
-function toBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += CHUNK) {
-    binary += String.fromCharCode(...bytes.subarray(i, i + CHUNK));
-  }
-  return btoa(binary);
-}
-
-function fromBase64(text: string): Uint8Array {
-  const binary = atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
 }

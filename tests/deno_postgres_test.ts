@@ -97,6 +97,27 @@ Deno.test("denoPostgresDriver over a stand-in pool releases every client it chec
   assert.deepEqual(log.splice(0), ["BEGIN", 'A ["x"]', "COMMIT", "release"]);
 });
 
+Deno.test("denoPostgresDriver lifts fields.code and fields.detail, from a frozen error too", async () => {
+  const frozen = Object.freeze(Object.assign(new Error("syntax error"), {
+    name: "PostgresError",
+    fields: Object.freeze({ code: "42601", detail: "near BAD" }),
+  }));
+  const pool: DenoPostgresPool = {
+    connect: () =>
+      Promise.resolve({
+        queryObject: () => Promise.reject(frozen),
+        release: () => {},
+        end: () => Promise.resolve(),
+      }),
+  };
+  const error = await denoPostgresDriver(pool).query("BAD").catch((e) => e);
+  const wrapped = toDatabaseError(error) as DatabaseError;
+  assert.equal(wrapped.code, "42601");
+  assert.equal(wrapped.detail, "near BAD");
+  assert.equal(wrapped.message, "syntax error");
+  assert.equal(wrapped.cause, frozen);
+});
+
 if (!modulePath) {
   Deno.test({
     name:
