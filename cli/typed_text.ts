@@ -13,6 +13,8 @@
  * @module
  */
 
+import { encodeBase64 } from "../src/base64.ts";
+
 /**
  * A value as indented text, JSON for JSON's types and a tag for the others: `Date(ISO)`,
  * `123n` (BigInt), `Set [ … ]`, `Map { key => value }`, `bytes(n) base64`, `undefined`,
@@ -48,9 +50,7 @@ export function typedText(value: unknown, indent = ""): string {
     );
   }
   if (value instanceof Uint8Array) {
-    let binary = "";
-    for (const byte of value) binary += String.fromCharCode(byte);
-    return `bytes(${value.length}) ${btoa(binary)}`;
+    return `bytes(${value.length}) ${encodeBase64(value)}`;
   }
   if (Array.isArray(value)) {
     return list("[", "]", Array.from(value, (item) => typedText(item, inner)));
