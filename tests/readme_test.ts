@@ -112,6 +112,38 @@ function asModule(code: string): string {
   return `${prelude.join("\n")}\n${mapped}\nexport {};\n`;
 }
 
+/**
+ * Runs `work` with a database of its own (README's code uses the public schema) and a temporary
+ * directory; both are removed afterwards.
+ */
+async function withOwnDatabase(
+  prefix: string,
+  work: (url: string, dir: string) => Promise<void>,
+): Promise<void> {
+  const url = new URL(await testDatabaseUrl());
+  const database = `${prefix}_${crypto.randomUUID().slice(0, 8)}`;
+  const { default: pg } = await import("pg");
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ connectionString: url.href });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${database}`);
+  const dir = await Deno.makeTempDir({ prefix: `${prefix}-` });
+  try {
+    const own = new URL(url.href);
+    own.pathname = `/${database}`;
+    await work(own.href, dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  }
+}
+
 const blocks = typescriptBlocks(README);
 const quickStart = blocks.find((b) => b.section === "Quick start");
 
@@ -148,24 +180,7 @@ Deno.test("README's Quick start runs as shown and exits by itself", async () => 
   const permissions = command.split(" ").slice(2, -1);
   assert.ok(permissions.every((flag) => flag.startsWith("--allow-")), command);
 
-  // A database of its own: the Quick start uses the public schema.
-  const url = new URL(await testDatabaseUrl());
-  const database = `heph_readme_${crypto.randomUUID().slice(0, 8)}`;
-  const admin = async (sql: string) => {
-    const { default: pg } = await import("pg");
-    const client = new pg.Client({ connectionString: url.href });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`CREATE DATABASE ${database}`);
-  const dir = await Deno.makeTempDir({ prefix: "heph-quick-start-" });
-  try {
-    const own = new URL(url.href);
-    own.pathname = `/${database}`;
+  await withOwnDatabase("heph_readme", async (ownUrl, dir) => {
     const file = `${dir}/quick_start.ts`;
     // The check appended after the block: the pool it opened has been ended.
     await Deno.writeTextFile(
@@ -177,7 +192,7 @@ Deno.test("README's Quick start runs as shown and exits by itself", async () => 
     const child = new Deno.Command(Deno.execPath(), {
       args: ["run", ...LOCKED, ...permissions, file],
       cwd: dir,
-      env: { NO_COLOR: "1", DATABASE_URL: own.href },
+      env: { NO_COLOR: "1", DATABASE_URL: ownUrl },
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -188,10 +203,7 @@ Deno.test("README's Quick start runs as shown and exits by itself", async () => 
     const out = new TextDecoder().decode(stdout);
     assert.equal(code, 0, new TextDecoder().decode(stderr));
     assert.equal(out, "pending 1\npool ended: true\n");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-    await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-  }
+  });
 });
 
 Deno.test("README's relative links point at published files", async () => {
@@ -208,34 +220,15 @@ Deno.test("README's Node and Bun snippet runs (here in Deno, whose `process` is 
   const snippet = typescriptBlocks(README, "js").find((b) => b.section === "Install");
   assert.ok(snippet, "a JavaScript block under ## Install");
   assert.match(snippet.code, /await pool\.end\(\);\n$/);
-  const url = new URL(await testDatabaseUrl());
-  const database = `heph_readme_js_${crypto.randomUUID().slice(0, 8)}`;
-  const { default: pg } = await import("pg");
-  const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: url.href });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`CREATE DATABASE ${database}`);
-  const dir = await Deno.makeTempDir({ prefix: "heph-readme-js-" });
-  try {
-    const own = new URL(url.href);
-    own.pathname = `/${database}`;
+  await withOwnDatabase("heph_readme_js", async (ownUrl, dir) => {
     await Deno.writeTextFile(`${dir}/app.mjs`, mapImports(snippet.code));
     const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
       args: ["run", ...LOCKED, "--allow-net", "--allow-env", `${dir}/app.mjs`],
       cwd: dir,
-      env: { NO_COLOR: "1", DATABASE_URL: own.href },
+      env: { NO_COLOR: "1", DATABASE_URL: ownUrl },
       stdin: "null",
     }).output();
     assert.equal(code, 0, new TextDecoder().decode(stderr));
     assert.equal(new TextDecoder().decode(stdout), "pending\n");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-    await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-  }
+  });
 });

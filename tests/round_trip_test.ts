@@ -32,20 +32,24 @@ async function roundTrips(storage: Storage, runs: number): Promise<void> {
   );
 }
 
+/** Decodes an encoded instance as the row PostgreSQL would return for it. */
+function decodeRow(row: ReturnType<typeof encodeInstance>) {
+  return decodeInstance({
+    id: row.id,
+    workflow: row.workflow,
+    workflow_version: row.workflowVersion,
+    status: row.status,
+    state: row.state,
+    revision: "1",
+    inserted_at: "0",
+    updated_at: "0",
+  });
+}
+
 Deno.test("random instances round-trip exactly through encode and decode", () => {
   fc.assert(
     fc.property(anyInstance, (instance) => {
-      const row = encodeInstance(instance);
-      const decoded = decodeInstance({
-        id: row.id,
-        workflow: row.workflow,
-        workflow_version: row.workflowVersion,
-        status: row.status,
-        state: row.state,
-        revision: "1",
-        inserted_at: "0",
-        updated_at: "0",
-      });
+      const decoded = decodeRow(encodeInstance(instance));
       assert.deepStrictEqual(withoutBookkeeping(decoded), instance);
     }),
     { numRuns: 1000 },
@@ -103,17 +107,6 @@ Deno.test("any value put() accepts, get() returns: refused at put or decoded at 
 });
 
 Deno.test("long arrays (the encoder's fast path) round-trip exactly, whatever they hold", () => {
-  const decode = (row: ReturnType<typeof encodeInstance>) =>
-    decodeInstance({
-      id: row.id,
-      workflow: row.workflow,
-      workflow_version: row.workflowVersion,
-      status: row.status,
-      state: row.state,
-      revision: "1",
-      inserted_at: "0",
-      updated_at: "0",
-    });
   // Mostly plain items, sometimes anything: a Date, -0, undefined, a Set deep inside.
   const item = fc.oneof(
     { weight: 4, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
@@ -126,7 +119,7 @@ Deno.test("long arrays (the encoder's fast path) round-trip exactly, whatever th
         workflow: "W",
         initial: { list, nested: [list] },
       });
-      const decoded = decode(encodeInstance(instance));
+      const decoded = decodeRow(encodeInstance(instance));
       assert.deepStrictEqual(decoded.context.initial, instance.context.initial);
     }),
     { numRuns: 500 },
@@ -147,10 +140,12 @@ Deno.test("long arrays (the encoder's fast path) round-trip exactly, whatever th
     const instance = newInstance({ id: "long", workflow: "W", initial: { list } });
     const row = encodeInstance(instance);
     assert.ok(JSON.parse(row.state).$types, `${label}: annotated`);
-    assert.deepStrictEqual(decode(row).context.initial, { list }, label);
+    assert.deepStrictEqual(decodeRow(row).context.initial, { list }, label);
   }
   // Holes come back as what JSON cannot write either way: never as the null JSON.stringify writes.
-  const holes = decode(encodeInstance(newInstance({ id: "h", workflow: "W", initial: { sparse } })))
+  const holes = decodeRow(
+    encodeInstance(newInstance({ id: "h", workflow: "W", initial: { sparse } })),
+  )
     .context.initial.sparse as unknown[];
   assert.equal(holes.length, 13);
   assert.deepStrictEqual([holes[10], holes[11], holes[12]], [undefined, undefined, 1]);
