@@ -19,22 +19,7 @@ import {
 } from "../testing/storage_conformance.ts";
 import { checkDriverConformance } from "./support/conformance.ts";
 import { withTestSchema } from "./support/test_db.ts";
-
-/** A driver that counts what reaches the database. */
-function counting(inner: SqlDriver) {
-  const sent: string[] = [];
-  const driver: SqlDriver = {
-    query(text, params) {
-      sent.push(text);
-      return inner.query(text, params);
-    },
-    transaction(statements) {
-      sent.push(...statements.map((s) => s.text));
-      return inner.transaction(statements);
-    },
-  };
-  return { driver, sent };
-}
+import { recordingDriver } from "./support/recording_driver.ts";
 
 Deno.test("PgStorage on node-postgres honours the Storage contract", async (t) => {
   const db = await withTestSchema("contract");
@@ -59,7 +44,7 @@ Deno.test("PgStorage on a single pg.Client honours the Storage contract", async 
 
 Deno.test("PgStorage", async (t) => {
   const db = await withTestSchema("pgstorage");
-  const { driver, sent } = counting(nodePostgresDriver(db.pool));
+  const { driver, sent } = recordingDriver(nodePostgresDriver(db.pool));
   const table = `"${db.schema}".workflow_instances`;
   const raw = (text: string, params: unknown[] = []) => db.pool.query(text, params);
   try {

@@ -6,25 +6,10 @@
  */
 import assert from "node:assert/strict";
 import pg from "pg";
-import { DatabaseError, migrate, newInstance, PgStorage, type SqlDriver } from "../mod.ts";
+import { DatabaseError, migrate, newInstance, PgStorage } from "../mod.ts";
 import { nodePostgresDriver } from "../drivers/node_postgres.ts";
 import { startThrowawayCluster } from "./support/test_db.ts";
-
-/** A driver that keeps the text of every statement it passes on to the real one. */
-function recording(inner: SqlDriver) {
-  const sent: string[] = [];
-  const driver: SqlDriver = {
-    query(text, params) {
-      sent.push(text);
-      return inner.query(text, params);
-    },
-    transaction(statements) {
-      sent.push(...statements.map((s) => s.text));
-      return inner.transaction(statements);
-    },
-  };
-  return { driver, sent };
-}
+import { recordingDriver } from "./support/recording_driver.ts";
 
 /** Waits until the replica has replayed everything the primary has written so far. */
 async function caughtUp(primary: pg.Pool, replica: pg.Pool): Promise<void> {
@@ -48,8 +33,8 @@ Deno.test("PgStorage with a readDriver on a streaming replica", async (t) => {
   const schema = "replica_routing";
   try {
     await migrate(nodePostgresDriver(primaryPool), { schema });
-    const toPrimary = recording(nodePostgresDriver(primaryPool));
-    const toReplica = recording(nodePostgresDriver(replicaPool));
+    const toPrimary = recordingDriver(nodePostgresDriver(primaryPool));
+    const toReplica = recordingDriver(nodePostgresDriver(replicaPool));
     const storage = new PgStorage({
       driver: toPrimary.driver,
       readDriver: toReplica.driver,
