@@ -223,7 +223,9 @@ ALTER TABLE {schema}.workflow_instances DROP COLUMN later_note`,
           const before = seen.sent.length;
           await run();
           assert.equal(seen.sent.length, before + 1, `${name} is one statement`);
-          const { text, params } = seen.sent[before];
+          const sent = seen.sent[before];
+          assert.ok(sent, `${name} sent its statement`);
+          const { text, params } = sent;
           const plan = (await pool.query(`EXPLAIN ${text}`, [...params])).rows
             .map((row: Record<string, string>) => row["QUERY PLAN"]).join("\n");
           const tasks = [...plan.matchAll(/Task Count: (\d+)/g)].map((m) => Number(m[1]));

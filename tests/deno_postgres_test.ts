@@ -256,7 +256,7 @@ if (!modulePath) {
             { text: `SELECT count(*)::text AS n FROM ${schema}.tx` },
           ]);
           assert.deepEqual(results.map((r) => r.rowCount), [0, 2, 1]);
-          assert.deepEqual(results[2].rows, [{ n: "2" }]);
+          assert.deepEqual(results[2]?.rows, [{ n: "2" }]);
         },
       );
 

@@ -132,9 +132,9 @@ async function sharedBehaviour(t: Deno.TestContext, driver: SqlDriver, db: Db): 
       { text: `SELECT note FROM ${table} WHERE id = $1`, params: [20] },
     ]);
     assert.equal(results.length, 3);
-    assert.deepEqual(results[0].rows, [{ id: "20" }]);
-    assert.equal(results[1].rowCount, 1);
-    assert.deepEqual(results[2].rows, [{ note: "b" }]);
+    assert.deepEqual(results[0]?.rows, [{ id: "20" }]);
+    assert.equal(results[1]?.rowCount, 1);
+    assert.deepEqual(results[2]?.rows, [{ note: "b" }]);
     assert.deepEqual(await driver.transaction([]), []);
   });
 
@@ -154,7 +154,7 @@ async function sharedBehaviour(t: Deno.TestContext, driver: SqlDriver, db: Db): 
     );
     assert.deepEqual(rows, [{ added: "0", changed: "0" }]);
     await rejectsWithState(driver.transaction([{ text: "SELEC 1" }]), "42601");
-    assert.equal((await driver.query("SELECT 1::text AS ok")).rows[0].ok, "1", "still usable");
+    assert.equal((await driver.query("SELECT 1::text AS ok")).rows[0]?.ok, "1", "still usable");
   });
 
   await t.step(
@@ -303,8 +303,8 @@ Deno.test("the local Neon HTTP endpoint speaks the format neon() expects", async
       assert.equal(inserted.command, "INSERT");
       assert.equal(inserted.rowCount, 2);
       assert.deepEqual(inserted.rows, [{ id: 1 }, { id: 2 }]);
-      assert.equal(inserted.fields[0].name, "id");
-      assert.equal(inserted.fields[0].dataTypeID, 23);
+      assert.equal(inserted.fields[0]?.name, "id");
+      assert.equal(inserted.fields[0]?.dataTypeID, 23);
       assert.deepEqual(await sql.query("SELECT 1 AS a, 'x' AS b", [], { arrayMode: true }), [
         [1, "x"],
       ]);

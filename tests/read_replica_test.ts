@@ -44,10 +44,10 @@ Deno.test("PgStorage with a readDriver on a streaming replica", async (t) => {
     await t.step("reads go to readDriver; no statement that writes ever reaches it", async () => {
       /** Runs one operation and says which driver its statements went to. */
       const where = async (work: () => Promise<unknown>) => {
-        const before = [toPrimary.sent.length, toReplica.sent.length];
+        const [primaryBefore, replicaBefore] = [toPrimary.sent.length, toReplica.sent.length];
         await work();
-        const primarySent = toPrimary.sent.length - before[0];
-        const replicaSent = toReplica.sent.length - before[1];
+        const primarySent = toPrimary.sent.length - primaryBefore;
+        const replicaSent = toReplica.sent.length - replicaBefore;
         assert.ok(primarySent === 0 || replicaSent === 0, "one operation, one server");
         assert.ok(primarySent + replicaSent > 0, "the operation sent a statement");
         return primarySent > 0 ? "primary" : "replica";

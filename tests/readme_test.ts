@@ -208,7 +208,7 @@ Deno.test("README's Quick start runs as shown and exits by itself", async () => 
 
 Deno.test("README's relative links point at published files", async () => {
   const published = new Set(await publishedFiles());
-  const links = [...README.matchAll(/\]\(([^)#\s]+)(#[^)]*)?\)/g)].map((m) => m[1])
+  const links = [...README.matchAll(/\]\(([^)#\s]+)(#[^)]*)?\)/g)].map((m) => m[1] ?? "")
     .filter((target) => !/^[a-z]+:/.test(target));
   assert.ok(links.length > 0);
   for (const target of links) {

@@ -296,7 +296,7 @@ Deno.test("onQuery sees every statement with its operation, duration and rows, n
       assert.ok(instanceId === undefined || instanceId === "secret::1");
       assert.ok(event.sql.length > 0);
     }
-    assert.equal(events[2].rowCount, 1);
+    assert.equal(events[2]?.rowCount, 1);
     const unmigrated = new PgStorage({
       driver,
       schema: `${db.schema}_none`,

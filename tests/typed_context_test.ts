@@ -111,5 +111,5 @@ Deno.test("typed context: a typed instance round-trips through a store with its 
   const found = await storage.get<Order>("order::1");
   assert.equal(found?.context.initial.order_id, 7);
   const [claimed] = await storage.claim<Order>({ owner: "w", leaseMs: 1000 });
-  assert.equal(claimed.context.initial.order_id, 7);
+  assert.equal(claimed?.context.initial.order_id, 7);
 });

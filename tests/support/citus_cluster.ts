@@ -67,7 +67,7 @@ export async function startCitusCluster(
     }
     const ports = nodes.map((node) => Number(new URL(node.url).port));
     for (const node of nodes) await sql(node.url, ["CREATE EXTENSION citus"]);
-    await sql(nodes[0].url, [
+    await sql(coordinatorUrl(nodes), [
       `SELECT citus_set_coordinator_host('127.0.0.1', ${ports[0]})`,
       `SELECT citus_add_node('127.0.0.1', ${ports[1]})`,
       `SELECT citus_add_node('127.0.0.1', ${ports[2]})`,
@@ -77,12 +77,19 @@ export async function startCitusCluster(
     throw error;
   }
   return {
-    url: nodes[0].url,
+    url: coordinatorUrl(nodes),
     workerUrls: nodes.slice(1).map((node) => node.url),
     async destroy() {
       await Promise.allSettled(nodes.map((node) => node.destroy()));
     },
   };
+}
+
+/** The first node is the coordinator. */
+function coordinatorUrl(nodes: ThrowawayCluster[]): string {
+  const [coordinator] = nodes;
+  if (!coordinator) throw new Error("the Citus cluster has no coordinator");
+  return coordinator.url;
 }
 
 async function sql(url: string, statements: string[]): Promise<void> {

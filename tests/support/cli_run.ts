@@ -63,7 +63,8 @@ export function assertOneLineError(run: Run, code: number, pattern: RegExp): str
   const lines = run.stderr.split("\n").filter((line) => line.trim() !== "");
   assert.equal(lines.length, 1, `one line on stderr, got: ${run.stderr}`);
   assert.doesNotMatch(run.stderr, /^\s+at /m);
-  assert.match(lines[0], /^error: /);
-  assert.match(lines[0], pattern);
-  return lines[0];
+  const [line = ""] = lines;
+  assert.match(line, /^error: /);
+  assert.match(line, pattern);
+  return line;
 }

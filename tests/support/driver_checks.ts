@@ -91,7 +91,7 @@ export async function checkDriverBehaviour(
       const typo = await driver.query(`SELECT to_regnamespace($1)::text AS name`, [
         `${prefix}_typo`,
       ]);
-      assert.equal(typo.rows[0].name, null, "the failed migration created nothing");
+      assert.equal(typo.rows[0]?.name, null, "the failed migration created nothing");
     });
 
     await t.step("transaction() returns one result per statement, in order", async () => {
@@ -104,10 +104,10 @@ export async function checkDriverBehaviour(
         { text: `SELECT n::text AS n FROM "${schema}".tx_ok ORDER BY n` },
       ]);
       assert.equal(results.length, 3);
-      assert.deepEqual(results[1].rows, []);
-      assert.equal(results[1].rowCount, 2);
-      assert.deepEqual(results[2].rows, [{ n: "1" }, { n: "2" }]);
-      assert.equal(results[2].rowCount, 2);
+      assert.deepEqual(results[1]?.rows, []);
+      assert.equal(results[1]?.rowCount, 2);
+      assert.deepEqual(results[2]?.rows, [{ n: "1" }, { n: "2" }]);
+      assert.equal(results[2]?.rowCount, 2);
       await driver.query(`DROP TABLE "${schema}".tx_ok`);
     });
 
@@ -124,7 +124,7 @@ export async function checkDriverBehaviour(
       const gone = await driver.query(`SELECT to_regclass($1)::text AS name`, [
         `"${schema}".tx_gone`,
       ]);
-      assert.equal(gone.rows[0].name, null);
+      assert.equal(gone.rows[0]?.name, null);
       assert.equal((await storage.get("dup::1"))?.status, "pending");
       // The driver is usable afterwards: nothing is left half-open.
       assert.deepEqual((await driver.query("SELECT 'ok'::text AS ok")).rows, [{ ok: "ok" }]);
@@ -168,7 +168,7 @@ export async function checkDriverBehaviour(
         `SELECT jsonb_typeof(state) AS type FROM ${table} WHERE id = $1`,
         ["json::1"],
       );
-      assert.equal(typed.rows[0].type, "object");
+      assert.equal(typed.rows[0]?.type, "object");
       const contained = await driver.query(
         `SELECT id FROM ${table} WHERE state @> $1::text::jsonb`,
         [JSON.stringify({ context: { initial: { order_id: 7 } } })],

@@ -45,6 +45,9 @@ export interface LoadStats {
 }
 
 /** Messages PgStorage gives a lost or refused connection. */
+/** The statuses the load cycles through. */
+const STATUSES = ["pending", "running", "waiting", "completed"] as const;
+
 const CONNECTION_MESSAGE =
   /^(Cannot run \w+, no connection to the database: |Connection lost during \w+(, which may or may not have been applied)?: )/;
 
@@ -152,6 +155,7 @@ export class TrackedLoad {
   async #caller(caller: number, mine: Tracked[]): Promise<void> {
     for (let round = 0; !this.#stopped; round++) {
       const tracked = mine[round % mine.length];
+      if (!tracked) throw new Error("a caller needs at least one instance to write");
       const instance = this.#next(tracked.id, caller);
       try {
         const { revision } = await this.#storage.put(instance);
@@ -205,11 +209,12 @@ export class TrackedLoad {
       return undefined;
     }
     const index = inDoubt.findIndex((candidate) => same(content, candidate));
-    if (index === -1 || stored.revision <= base || stored.revision > base + index + 1) {
+    const match = inDoubt[index];
+    if (match === undefined || stored.revision <= base || stored.revision > base + index + 1) {
       return `${id}: revision ${stored.revision} is neither the acknowledged ${base} nor a put in doubt`;
     }
     if (settle) {
-      tracked.acked = { revision: stored.revision, instance: inDoubt[index] };
+      tracked.acked = { revision: stored.revision, instance: match };
       tracked.inDoubt = inDoubt.slice(index + 1);
       this.stats.appliedInDoubt++;
     }
@@ -224,7 +229,7 @@ export class TrackedLoad {
       workflow: "Fault.Load",
       initial: { caller, seq, at: new Date(1_700_000_000_000 + seq), big: BigInt(seq) * 3n },
     });
-    instance.status = (["pending", "running", "waiting", "completed"] as const)[seq % 4];
+    instance.status = STATUSES[seq % STATUSES.length] ?? "pending";
     instance.context.steps = { filler: `${seq}:${this.#payload}`, tags: new Set([`s${seq}`]) };
     instance.activeSteps = new Set([`step-${seq % 7}`]);
     return instance;

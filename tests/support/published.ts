@@ -18,6 +18,6 @@ export async function publishedFiles(): Promise<string[]> {
   const text = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
   assert.equal(code, 0, text);
   return [...text.matchAll(/^\s+(file:\/\/\S+) \(/gm)].map((m) =>
-    fileURLToPath(m[1]).slice(ROOT.length)
+    fileURLToPath(m[1] ?? "").slice(ROOT.length)
   );
 }
