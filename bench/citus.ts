@@ -15,6 +15,7 @@ import { migrate, newInstance, PgStorage, type SqlDriver } from "../mod.ts";
 import { nodePostgresDriver } from "../drivers/node_postgres.ts";
 import { citusInstalled, startCitusCluster } from "../tests/support/citus_cluster.ts";
 import { testDatabaseUrl } from "../tests/support/test_db.ts";
+import { median } from "./measure.ts";
 
 const RUNS = 15;
 const SCHEMA = `bench_citus_${Math.random().toString(36).slice(2, 8)}`;
@@ -78,14 +79,14 @@ const OPERATIONS: [string, (s: PgStorage) => Promise<unknown>][] = [
   ],
 ];
 
-async function median(run: () => Promise<unknown>): Promise<number> {
+async function medianTime(run: () => Promise<unknown>): Promise<number> {
   const times: number[] = [];
   for (let k = 0; k < RUNS; k++) {
     const started = performance.now();
     await run();
     times.push(performance.now() - started);
   }
-  return times.sort((a, b) => a - b)[Math.floor(RUNS / 2)];
+  return median(times);
 }
 
 /** 8 workers claim 10 at a time, complete and release, until nothing waits. */
@@ -141,8 +142,8 @@ try {
   console.log("| operation | single PostgreSQL, ms | Citus 32 shards, ms | Citus tasks |");
   console.log("| --- | --: | --: | --- |");
   for (const [name, run] of OPERATIONS) {
-    const one = await median(() => run(plain!.storage));
-    const many = await median(() => run(citus!.storage));
+    const one = await medianTime(() => run(plain!.storage));
+    const many = await medianTime(() => run(citus!.storage));
     console.log(`| ${name} | ${one.toFixed(1)} | ${many.toFixed(1)} | ${await citus.tasks()} |`);
   }
   for (const [name, store] of [["single PostgreSQL", plain], ["Citus", citus]] as const) {

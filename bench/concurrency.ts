@@ -10,6 +10,7 @@ import pg from "pg";
 import { migrate, PgStorage, type StoredInstance } from "../mod.ts";
 import { nodePostgresDriver } from "../drivers/node_postgres.ts";
 import { itemsFor, orderInstance, plainState } from "./fixtures.ts";
+import { defined } from "./defined.ts";
 import { type BenchSettings, int, median, ratio } from "./measure.ts";
 import { seedRows, templateState } from "./seed.ts";
 
@@ -87,9 +88,10 @@ export async function measureConcurrency(settings: BenchSettings): Promise<Concu
         { length: callers },
         (_, c) => orderInstance(`conc::${c}`, items, "running", 10 + c),
       );
+      const instanceOf = (c: number) => defined(instances[c], `caller ${c}'s instance`);
       const sides = {
         raw: async (c: number) => {
-          const instance = instances[c];
+          const instance = instanceOf(c);
           await pool.query(captured.put, [
             instance.id,
             instance.workflow,
@@ -100,8 +102,9 @@ export async function measureConcurrency(settings: BenchSettings): Promise<Concu
           await pool.query(captured.get, [instance.id]);
         },
         lib: async (c: number) => {
-          await storage.put(instances[c]);
-          await storage.get(instances[c].id);
+          const instance = instanceOf(c);
+          await storage.put(instance);
+          await storage.get(instance.id);
         },
       };
       const perSecond = { raw: [] as number[], lib: [] as number[] };

@@ -45,8 +45,8 @@ export async function lockedVersions(): Promise<Record<string, string>> {
   const lock = JSON.parse(await Deno.readTextFile(new URL("../deno.lock", import.meta.url)));
   const versions: Record<string, string> = {};
   for (const [specifier, version] of Object.entries(lock.specifiers ?? {})) {
-    const match = /^npm:(@?[^@]+)@/.exec(specifier);
-    if (match) versions[match[1]] = String(version);
+    const name = /^npm:(@?[^@]+)@/.exec(specifier)?.[1];
+    if (name) versions[name] = String(version);
   }
   return versions;
 }

@@ -17,6 +17,7 @@ import pg from "pg";
 import { migrate, PgStorage } from "../mod.ts";
 import { nodePostgresDriver } from "../drivers/node_postgres.ts";
 import { dashboardHandler } from "../cli/dashboard/handler.ts";
+import { median } from "./measure.ts";
 import { MIXED_STATUS, ROW_TIME, templateState, withIndexesRebuilt } from "./seed.ts";
 
 const rows = Number(Deno.args[0] ?? 1_000_000);
@@ -55,10 +56,9 @@ try {
       runs.push(performance.now() - t0);
     }
     runs.shift(); // the first warms the cache
-    runs.sort((a, b) => a - b);
     console.log(
-      `${label.padEnd(58)} median ${runs[2].toFixed(1).padStart(7)} ms  max ${
-        runs[4].toFixed(1).padStart(7)
+      `${label.padEnd(58)} median ${median(runs).toFixed(1).padStart(7)} ms  max ${
+        Math.max(...runs).toFixed(1).padStart(7)
       } ms`,
     );
   };

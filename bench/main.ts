@@ -96,6 +96,13 @@ async function serverFacts(url: string) {
   }
 }
 
+/** The 1-minute load average of this machine. */
+function oneMinuteLoad(): number {
+  const [oneMinute] = Deno.loadavg();
+  if (oneMinute === undefined) throw new Error("No load average: Deno.loadavg() returned none");
+  return oneMinute;
+}
+
 async function otherSessions(url: string): Promise<number> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -195,7 +202,7 @@ async function main(): Promise<void> {
   try {
     for (const section of sections) {
       const started = Date.now();
-      const load = Deno.loadavg()[0];
+      const load = oneMinuteLoad();
       const sessions = await otherSessions(url);
       switch (section) {
         case "serializer":
@@ -232,7 +239,7 @@ async function main(): Promise<void> {
       meta.timeline.push({
         section,
         seconds: (Date.now() - started) / 1000,
-        load: [load, Deno.loadavg()[0]],
+        load: [load, oneMinuteLoad()],
         sessions: [sessions, await otherSessions(url)],
       });
     }

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { defined } from "./defined.ts";
+
 /** Median, p90 and sample count of a set of timings, in milliseconds. */
 export interface Timings {
   /** The median. */
@@ -37,16 +39,20 @@ export interface BenchSettings {
   log(message: string): void;
 }
 
-const sortedCopy = (xs: readonly number[]) => [...xs].sort((a, b) => a - b);
+/** The sample at `rank` (0-based) of `xs` in ascending order; throws when there are no samples. */
+function ranked(xs: readonly number[], rank: number, what: string): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return defined(sorted[rank], `${what} of ${xs.length} samples`);
+}
 
 /** The median of `xs` (upper median for an even count). */
 export function median(xs: readonly number[]): number {
-  return sortedCopy(xs)[Math.floor(xs.length / 2)];
+  return ranked(xs, Math.floor(xs.length / 2), "the median");
 }
 
 /** The 90th percentile of `xs` (nearest rank). */
 export function p90(xs: readonly number[]): number {
-  return sortedCopy(xs)[Math.max(0, Math.ceil(xs.length * 0.9) - 1)];
+  return ranked(xs, Math.max(0, Math.ceil(xs.length * 0.9) - 1), "the 90th percentile");
 }
 
 /** Median, p90 and count of `xs`. */
@@ -70,7 +76,7 @@ export async function interleave<K extends string>(
   >;
   for (let i = 0; i < warmup + iterations; i++) {
     for (let k = 0; k < names.length; k++) {
-      const name = names[(i + k) % names.length];
+      const name = defined(names[(i + k) % names.length], `side ${(i + k) % names.length}`);
       const start = performance.now();
       await sides[name]();
       const elapsed = performance.now() - start;

@@ -13,6 +13,7 @@
 
 import { migrate, PgStorage, type SqlDriver, type WorkflowInstance } from "../mod.ts";
 import type { Target } from "./connections.ts";
+import { defined } from "./defined.ts";
 import {
   handWritten,
   itemsFor,
@@ -101,7 +102,8 @@ async function seed(storage: PgStorage, items: number): Promise<WorkflowInstance
     ),
     ...Array.from(
       { length: 20 },
-      (_, i) => orderInstance(`o::${i}`, items, others[i % 4], 2000 + i),
+      (_, i) =>
+        orderInstance(`o::${i}`, items, defined(others[i % 4], `status ${i % 4}`), 2000 + i),
     ),
   ];
   for (let i = 0; i < batch.length; i += 10) await storage.putMany(batch.slice(i, i + 10));
@@ -115,7 +117,9 @@ export async function measureOverhead(
 ): Promise<OverheadRow[]> {
   const schema = `bench_overhead_${crypto.randomUUID().slice(0, 8)}`;
   const rows: OverheadRow[] = [];
-  const setup = targets[0].driver;
+  const [first] = targets;
+  if (!first) throw new Error("No target to measure the overhead through: targets is empty");
+  const setup = first.driver;
   await migrate(setup, { schema });
   try {
     for (const size of SIZES) {
@@ -159,15 +163,18 @@ export async function measureOverhead(
             () => target.raw(put.text, rawPutParams()),
             () => storage.put(instance),
             async () =>
-              target.rows(
-                await target.raw(hand.put, [
-                  instance.id,
-                  instance.workflow,
-                  instance.workflowVersion,
-                  instance.status,
-                  target.json(plain),
-                ]),
-              )[0].revision,
+              defined(
+                target.rows(
+                  await target.raw(hand.put, [
+                    instance.id,
+                    instance.workflow,
+                    instance.workflowVersion,
+                    instance.status,
+                    target.json(plain),
+                  ]),
+                )[0],
+                "the row the hand-written put returned",
+              ).revision,
             1,
           ],
           [

@@ -15,6 +15,7 @@ import { statements } from "../src/pg_sql.ts";
 import { migrate } from "../src/migrate.ts";
 import { nodePostgresDriver } from "../drivers/node_postgres.ts";
 import { handWritten, itemsFor, orderInstance, plainState, SIZES } from "./fixtures.ts";
+import { defined } from "./defined.ts";
 import { clock, summarize, type Timings } from "./measure.ts";
 import {
   advancePlain,
@@ -164,7 +165,9 @@ async function main(): Promise<void> {
         table: `"${schemas.heph}".workflow_instances`,
       });
       log(
-        `workflow: ${input.workflowRuns} runs of ${output.workflow.lanes.PgStorage.length} steps`,
+        `workflow: ${input.workflowRuns} runs of ${
+          defined(output.workflow.lanes.PgStorage, "the PgStorage lane").length
+        } steps`,
       );
     }
     for (const size of input.parts.includes("peers") ? SIZES : []) {
@@ -177,8 +180,14 @@ async function main(): Promise<void> {
       let checkpointId: string | undefined;
       let version = 0;
       const snapshot = mastraSnapshot(runId, plain);
+      const rawName = "raw node-postgres (PgStorage's SQL)";
+      const libName = "PgStorage";
+      const mastraName = `@mastra/pg ${versions["@mastra/pg"]}`;
+      const langgraphName = `@langchain/langgraph-checkpoint-postgres ${
+        versions["@langchain/langgraph-checkpoint-postgres"]
+      }`;
       const systems: Record<string, { save(): Promise<unknown>; load(): Promise<unknown> }> = {
-        "raw node-postgres (PgStorage's SQL)": {
+        [rawName]: {
           save: () =>
             pool.query(sql.upsert, [
               rawId,
@@ -189,11 +198,11 @@ async function main(): Promise<void> {
             ]),
           load: async () => (await pool.query(sql.get, [rawId])).rows[0],
         },
-        "PgStorage": {
+        [libName]: {
           save: () => storage.put(instance),
           load: () => storage.get(instance.id),
         },
-        [`@mastra/pg ${versions["@mastra/pg"]}`]: {
+        [mastraName]: {
           save: () =>
             workflows.persistWorkflowSnapshot({
               workflowName: instance.workflow,
@@ -202,11 +211,7 @@ async function main(): Promise<void> {
             }),
           load: () => workflows.loadWorkflowSnapshot({ workflowName: instance.workflow, runId }),
         },
-        [
-          `@langchain/langgraph-checkpoint-postgres ${
-            versions["@langchain/langgraph-checkpoint-postgres"]
-          }`
-        ]: {
+        [langgraphName]: {
           save: async () => {
             version++;
             const checkpoint = {
@@ -235,37 +240,41 @@ async function main(): Promise<void> {
           load: () => noGin.get(instance.id),
         },
       };
-      const names = Object.keys(systems);
+      // Each system with its statement counts and its timings, in the order above.
+      const measured = Object.entries(systems).map(([name, system]) => ({
+        name,
+        system,
+        statements: { save: 0, load: 0 },
+        save: [] as number[],
+        load: [] as number[],
+      }));
 
       // Each loads back what it saved, and how many statements that takes.
-      const statementsOf: Record<string, { save: number; load: number }> = {};
-      for (const name of names) {
+      for (const { name, system, statements: counts } of measured) {
         statementCount = 0;
-        await systems[name].save();
-        const save = statementCount;
+        await system.save();
+        counts.save = statementCount;
         statementCount = 0;
-        const loaded = await systems[name].load();
-        statementsOf[name] = { save, load: statementCount };
+        const loaded = await system.load();
+        counts.load = statementCount;
         const lineItems = lineItemsOf(loaded);
         if (lineItems !== items) {
           throw new Error(`peers: ${name} loaded ${lineItems} line items, saved ${items}`);
         }
       }
 
-      const times = Object.fromEntries(
-        names.map((name) => [name, { save: [] as number[], load: [] as number[] }]),
-      );
       for (let i = 0; i < input.warmup + input.iterations; i++) {
-        for (let k = 0; k < names.length; k++) {
-          const name = names[(i + k) % names.length];
+        for (let k = 0; k < measured.length; k++) {
+          const turn = (i + k) % measured.length;
+          const { system, save, load } = defined(measured[turn], `peers system ${turn}`);
           const t0 = performance.now();
-          await systems[name].save();
+          await system.save();
           const t1 = performance.now();
-          await systems[name].load();
+          await system.load();
           const t2 = performance.now();
           if (i >= input.warmup) {
-            times[name].save.push(t1 - t0);
-            times[name].load.push(t2 - t1);
+            save.push(t1 - t0);
+            load.push(t2 - t1);
           }
         }
       }
@@ -276,17 +285,17 @@ async function main(): Promise<void> {
       };
       const heph = `"${schemas.heph}".workflow_instances`;
       const stored: Record<string, { text: number; disk: number; rowsKept: number }> = {
-        [names[0]]: await storedOf(
+        [rawName]: await storedOf(
           `SELECT octet_length(state::text) AS text, pg_column_size(state) AS disk, 1 AS kept
            FROM ${heph} WHERE id = $1`,
           [rawId],
         ),
-        [names[1]]: await storedOf(
+        [libName]: await storedOf(
           `SELECT octet_length(state::text) AS text, pg_column_size(state) AS disk, 1 AS kept
            FROM ${heph} WHERE id = $1`,
           [instance.id],
         ),
-        [names[2]]: await storedOf(
+        [mastraName]: await storedOf(
           `SELECT octet_length(snapshot::text) AS text, pg_column_size(snapshot) AS disk, 1 AS kept
            FROM "${schemas.mastra}".mastra_workflow_snapshot WHERE run_id = $1`,
           [runId],
@@ -296,7 +305,7 @@ async function main(): Promise<void> {
            FROM "${schemas.nogin}".workflow_instances WHERE id = $1`,
           [instance.id],
         ),
-        [names[3]]: await storedOf(
+        [langgraphName]: await storedOf(
           `SELECT octet_length(b.blob) + octet_length(c.checkpoint::text) AS text,
              pg_column_size(b.blob) + pg_column_size(c.checkpoint) AS disk,
              (SELECT count(*) FROM "${schemas.langgraph}".checkpoints WHERE thread_id = $1) +
@@ -309,16 +318,16 @@ async function main(): Promise<void> {
           [threadId],
         ),
       };
-      const rows: PeerRow[] = names.map((name) => {
-        const t = times[name];
+      const rows: PeerRow[] = measured.map(({ name, statements: counts, save, load }) => {
+        const { text, disk, rowsKept } = defined(stored[name], `what ${name} stored`);
         return {
           system: name,
-          save: summarize(t.save),
-          load: summarize(t.load),
-          total: summarize(t.save.map((s, i) => s + t.load[i])),
-          statements: statementsOf[name],
-          stored: { text: stored[name].text, disk: stored[name].disk },
-          rowsKept: stored[name].rowsKept,
+          save: summarize(save),
+          load: summarize(load),
+          total: summarize(save.map((s, i) => s + defined(load[i], `${name}'s load ${i}`))),
+          statements: counts,
+          stored: { text, disk },
+          rowsKept,
         };
       });
       output.sizes.push({ size: size.label, rows });

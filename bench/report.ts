@@ -13,9 +13,10 @@ import { NO_GIN, type PeerRow, type PeersOutput } from "./peers_worker.ts";
 import type { ConcurrencyResult } from "./concurrency.ts";
 import { SCALE_OPERATIONS, type ScalePoint } from "./scale.ts";
 import type { SerializerRow } from "./serializer.ts";
-import { bytes, int, ms, ratio, table } from "./measure.ts";
+import { defined } from "./defined.ts";
+import { bytes, int, ms, ratio, table, type Timings } from "./measure.ts";
 import { barChart, lineChart } from "./svg_chart.ts";
-import { REPORTED_STEPS, type WorkflowResult } from "./workflow.ts";
+import { REPORTED_STEPS, type WorkflowResult, type WorkflowStepRow } from "./workflow.ts";
 
 /** Facts about the run. */
 export interface BenchMeta {
@@ -46,7 +47,12 @@ export interface BenchMeta {
   /** The sections that ran. */
   sections: string[];
   /** Per section: duration, 1-minute load average and other server sessions at start and end. */
-  timeline: { section: string; seconds: number; load: number[]; sessions: number[] }[];
+  timeline: {
+    section: string;
+    seconds: number;
+    load: [start: number, end: number];
+    sessions: [start: number, end: number];
+  }[];
 }
 
 /** Everything one run measured. */
@@ -176,20 +182,20 @@ export function goalRows(results: BenchResults): string[][] {
       ]);
     }
   }
-  for (const size of ["2 KB", "64 KB"]) {
+  for (const [size, goal] of Object.entries(MASTRA_GOAL)) {
     const rows_ = results.peers?.sizes.find((s) => s.size === size)?.rows;
     const mastra = rows_?.find((r) => r.system.startsWith("@mastra/pg"));
     const value = rows_ && mastra
       ? pgStorageRow(rows_).total.median / mastra.total.median
       : undefined;
     rows.push([
-      `save+load, ${size}: PgStorage ÷ @mastra/pg ≤ ${MASTRA_GOAL[size].toFixed(2)}`,
-      ...cell(value, MASTRA_GOAL[size]),
+      `save+load, ${size}: PgStorage ÷ @mastra/pg ≤ ${goal.toFixed(2)}`,
+      ...cell(value, goal),
     ]);
   }
   const wf = results.peers?.workflow;
   const at = (lane: string, step: number) => wf?.lanes[lane]?.[step - 1];
-  const last = REPORTED_STEPS[REPORTED_STEPS.length - 1];
+  const last = defined(REPORTED_STEPS.at(-1), "the last reported workflow step");
   const lib = at("PgStorage", last);
   const hand = at("hand-written", last);
   const mastra = at("@mastra/pg", last);
@@ -280,9 +286,10 @@ function headlineTables(results: BenchResults): string {
       ),
     );
   }
-  if (results.peers?.sizes.length) {
+  const [firstSize] = results.peers?.sizes ?? [];
+  if (results.peers && firstSize) {
     const sizes = results.peers.sizes;
-    const systems = sizes[0].rows.map((r) => r.system).filter((name) => name !== NO_GIN);
+    const systems = firstSize.rows.map((r) => r.system).filter((name) => name !== NO_GIN);
     const body = systems.map((system) => [
       system,
       ...sizes.flatMap((s) => {
@@ -430,14 +437,19 @@ function overheadSection(rows: OverheadRow[], serializer: SerializerRow[] | unde
   return out.join("\n");
 }
 
+/** A lane's row of `step` (1-based). */
+function stepRow(rows: readonly WorkflowStepRow[], step: number, lane: string): WorkflowStepRow {
+  return defined(rows[step - 1], `${lane}'s workflow step ${step}`);
+}
+
 function workflowSection(wf: WorkflowResult): string {
-  const lanes = Object.keys(wf.lanes);
-  const base = wf.lanes["PgStorage"];
+  const lanes = Object.entries(wf.lanes);
+  const base = defined(wf.lanes["PgStorage"], "the PgStorage workflow lane");
   const body: string[][] = [];
   for (const step of REPORTED_STEPS) {
-    for (const lane of lanes) {
-      const r = wf.lanes[lane][step - 1];
-      const b = base[step - 1];
+    for (const [lane, rows] of lanes) {
+      const r = stepRow(rows, step, lane);
+      const b = stepRow(base, step, "PgStorage");
       body.push([
         String(step),
         lane,
@@ -449,9 +461,10 @@ function workflowSection(wf: WorkflowResult): string {
       ]);
     }
   }
-  const growth = lanes.map((lane) => {
-    const rows = wf.lanes[lane];
-    return `${lane} ${ratio(rows[rows.length - 1].total.median / rows[0].total.median)}×`;
+  const growth = lanes.map(([lane, rows]) => {
+    const first = stepRow(rows, 1, lane);
+    const final = stepRow(rows, rows.length, lane);
+    return `${lane} ${ratio(final.total.median / first.total.median)}×`;
   });
   return [
     "## 4. A 20-step workflow",
@@ -554,7 +567,7 @@ function peersSection(peers: PeersOutput, serializer: SerializerRow[] | undefine
       ),
     );
   }
-  const last = peers.sizes[peers.sizes.length - 1].rows;
+  const last = defined(peers.sizes.at(-1), "the peers' largest size").rows;
   const lg = last.find((r) => r.system.startsWith("@langchain"));
   const indexes = (name: string) =>
     (peers.indexes[name] ?? []).map((d) => `\`${d.replace(/^[a-z_]+: /, "")}\``).join(", ");
@@ -713,11 +726,19 @@ function concurrencySection(
   return out.join("\n");
 }
 
+/** The timings of `op` at one table size. */
+function latencyOf(point: ScalePoint, op: string): Timings {
+  return defined(point.latency[op], `the ${op} latency at ${int(point.instances)} instances`);
+}
+
 function scaleSection(points: ScalePoint[]): string {
   const head = ["operation", ...points.map((p) => `${int(p.instances)} instances`)];
   const latency = SCALE_OPERATIONS.map((op) => [
     op,
-    ...points.map((p) => `${ms(p.latency[op].median)} (${ms(p.latency[op].p90)})`),
+    ...points.map((p) => {
+      const { median, p90 } = latencyOf(p, op);
+      return `${ms(median)} (${ms(p90)})`;
+    }),
   ]);
   const indexNames = [...new Set(points.flatMap((p) => Object.keys(p.disk.indexes)))];
   const disk = [
@@ -779,19 +800,21 @@ function parallelNotes(points: ScalePoint[]): string[] {
   const notes: string[] = [];
   for (const op of SCALE_OPERATIONS) {
     const parallel = points.filter((p) => /Gather/.test(p.plans?.[op] ?? ""));
-    if (parallel.length === 0 || op === "count (all)") continue;
+    const [at] = parallel;
+    if (!at || op === "count (all)") continue;
     const serial = points.filter((p) => !/Gather/.test(p.plans?.[op] ?? ""));
-    const before = serial[serial.length - 1];
-    const at = parallel[0];
+    const before = serial.at(-1);
     notes.push(
-      `- **${op}** at ${int(at.instances)} instances: ${ms(at.latency[op].median)} ms` +
-        (before ? ` against ${ms(before.latency[op].median)} ms at ${int(before.instances)}` : "") +
+      `- **${op}** at ${int(at.instances)} instances: ${ms(latencyOf(at, op).median)} ms` +
+        (before
+          ? ` against ${ms(latencyOf(before, op).median)} ms at ${int(before.instances)}`
+          : "") +
         `. The planner ${
           op.startsWith("contextContains")
             ? "has no statistics for jsonb containment and estimates"
             : "estimates"
         } ${
-          /est\. ([\d,]+) rows/.exec(at.plans[op])?.[1] ?? "many"
+          /est\. ([\d,]+) rows/.exec(at.plans?.[op] ?? "")?.[1] ?? "many"
         } rows, so it plans a parallel scan; starting the workers costs more than the ` +
         "lookup itself. See ANALYSIS.md for the fixes.",
     );
@@ -906,7 +929,7 @@ export function renderCharts(results: BenchResults): Record<string, string> {
       xFormat: (x) => (x >= 1e6 ? `${x / 1e6}M` : x >= 1e3 ? `${x / 1e3}k` : String(x)),
       series: SCALE_OPERATIONS.map((op) => ({
         name: op,
-        points: results.scale!.map((p) => ({ x: p.instances, y: p.latency[op].median })),
+        points: results.scale!.map((p) => ({ x: p.instances, y: latencyOf(p, op).median })),
       })),
     });
   }

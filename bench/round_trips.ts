@@ -19,6 +19,7 @@ import {
 import { nodePostgresDriver } from "../drivers/node_postgres.ts";
 import { startThrowawayCluster } from "../tests/support/test_db.ts";
 import { openTargets } from "./connections.ts";
+import { defined } from "./defined.ts";
 import { orderInstance } from "./fixtures.ts";
 import type { BenchSettings } from "./measure.ts";
 
@@ -277,14 +278,14 @@ export async function measureRoundTrips(
           "SELECT coalesce(sum(calls), 0)::int AS calls FROM pg_stat_statements WHERE userid = $1::oid",
           [appUser],
         );
-        rows[s].counts[target.name] = {
+        defined(rows[s], `the row of scenario ${s}`).counts[target.name] = {
           onQuery: events.length,
           driver: wrapped.count.n,
           server: stats[0].calls,
         };
       }
       const off = rows.filter((r) => {
-        const c = r.counts[target.name];
+        const c = defined(r.counts[target.name], `${target.name}'s counts of ${r.operation}`);
         return c.onQuery !== r.expected || c.driver !== r.expected || c.server !== r.expected;
       });
       settings.log(

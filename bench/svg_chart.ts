@@ -5,6 +5,8 @@
  * @module
  */
 
+import { defined } from "./defined.ts";
+
 /** Colour-blind-safe colours (Okabe–Ito), in series order. */
 export const PALETTE = [
   "#0072B2",
@@ -128,7 +130,7 @@ export function barChart(options: BarChartOptions): string {
     y += 10;
     const max = Math.max(...panel.bars.map((b) => b.value));
     const ticks = niceTicks(max);
-    const top = ticks[ticks.length - 1];
+    const top = defined(ticks.at(-1), "the top tick of an axis");
     const scale = (v: number) => left + (v / top) * plotWidth;
     const panelTop = y;
     const panelHeight = panel.bars.length * (barHeight + gap) + gap;
@@ -255,7 +257,7 @@ export function lineChart(options: LineChartOptions): string {
       };
     }
     const ticks = niceTicks(Math.max(...values));
-    const top = ticks[ticks.length - 1];
+    const top = defined(ticks.at(-1), "the top tick of an axis");
     return { ticks, map: (v: number) => v / top };
   };
   const xAxis = axis(xs, options.xLog);

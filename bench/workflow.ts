@@ -10,6 +10,7 @@
  */
 
 import { encodeInstance, type PgStorage, type WorkflowInstance } from "../mod.ts";
+import { defined } from "./defined.ts";
 import { orderInstance } from "./fixtures.ts";
 import { summarize, type Timings } from "./measure.ts";
 
@@ -185,20 +186,22 @@ export async function runWorkflows(
       (_, i) => encodeInstance(advanceInstance(instance, i + 1)).state.length,
     );
   };
-  const times = lanes.map(() =>
-    Array.from({ length: WORKFLOW_STEPS }, () => ({
+  // Each lane with its timings per step.
+  const timed = lanes.map((lane) => ({
+    lane,
+    steps: Array.from({ length: WORKFLOW_STEPS }, () => ({
       read: [] as number[],
       write: [] as number[],
       total: [] as number[],
-    }))
-  );
+    })),
+  }));
   const idOf = (lane: number, run: number) => `${prefix}${lane}::${run}`;
   for (let run = 0; run < warmup + runs; run++) {
-    for (let l = 0; l < lanes.length; l++) await lanes[l].start(idOf(l, run));
+    for (const [l, lane] of lanes.entries()) await lane.start(idOf(l, run));
     for (let k = 1; k <= WORKFLOW_STEPS; k++) {
-      for (let j = 0; j < lanes.length; j++) {
-        const l = (run + k + j) % lanes.length;
-        const lane = lanes[l];
+      for (let j = 0; j < timed.length; j++) {
+        const l = (run + k + j) % timed.length;
+        const { lane, steps } = defined(timed[l], `workflow lane ${l}`);
         const id = idOf(l, run);
         const t0 = performance.now();
         const loaded = await lane.read(id);
@@ -208,7 +211,7 @@ export async function runWorkflows(
         await lane.write(id, advanced);
         const t3 = performance.now();
         if (run >= warmup) {
-          const slot = times[l][k - 1];
+          const slot = defined(steps[k - 1], `${lane.name}'s step ${k}`);
           slot.read.push(t1 - t0);
           slot.write.push(t3 - t2);
           slot.total.push(t3 - t0);
@@ -218,13 +221,13 @@ export async function runWorkflows(
   }
   const sizes = encodedSizes(1);
   const result: WorkflowResult = { runs, lanes: {} };
-  for (let l = 0; l < lanes.length; l++) {
-    result.lanes[lanes[l].name] = times[l].map((t, i) => ({
+  for (const { lane, steps } of timed) {
+    result.lanes[lane.name] = steps.map((t, i) => ({
       step: i + 1,
       read: summarize(t.read),
       write: summarize(t.write),
       total: summarize(t.total),
-      stateChars: sizes[i],
+      stateChars: defined(sizes[i], `the encoded size at step ${i + 1}`),
     }));
   }
   return result;

@@ -39,9 +39,17 @@ function frame(opcode: number, payload: Uint8Array, masked: boolean): Uint8Array
     const mask = crypto.getRandomValues(new Uint8Array(4));
     out.set(mask, offset);
     offset += 4;
-    for (let i = 0; i < length; i++) out[offset + i] = payload[i] ^ mask[i & 3];
+    out.set(payload, offset);
+    applyMask(out.subarray(offset), mask);
   } else out.set(payload, offset);
   return out;
+}
+
+/** XORs `data` in place with a 4-byte masking key (RFC 6455 §5.3): it masks and unmasks. */
+function applyMask(data: Uint8Array, mask: Uint8Array): void {
+  const bytes = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const key = new DataView(mask.buffer, mask.byteOffset, 4);
+  for (let i = 0; i < data.length; i++) bytes.setUint8(i, bytes.getUint8(i) ^ key.getUint8(i & 3));
 }
 
 /** A growable read buffer over a connection. */
@@ -110,31 +118,30 @@ class Reader {
     for (;;) {
       const bytes = this.peek();
       if (bytes.length >= 2) {
-        const masked = (bytes[1] & 0x80) !== 0;
-        let length = bytes[1] & 0x7f;
+        const header = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        const first = header.getUint8(0);
+        const masked = (header.getUint8(1) & 0x80) !== 0;
+        let length = header.getUint8(1) & 0x7f;
         let offset = 2;
         if (length === 126) {
           if (bytes.length < 4) length = -1;
           else {
-            length = (bytes[2] << 8) | bytes[3];
+            length = header.getUint16(2);
             offset = 4;
           }
         } else if (length === 127) {
           if (bytes.length < 10) length = -1;
           else {
-            length = Number(new DataView(bytes.buffer, bytes.byteOffset + 2, 8).getBigUint64(0));
+            length = Number(header.getBigUint64(2));
             offset = 10;
           }
         }
         const total = offset + (masked ? 4 : 0) + length;
         if (length >= 0 && bytes.length >= total) {
           const payload = bytes.slice(offset + (masked ? 4 : 0), total);
-          if (masked) {
-            const mask = bytes.subarray(offset, offset + 4);
-            for (let i = 0; i < payload.length; i++) payload[i] ^= mask[i & 3];
-          }
+          if (masked) applyMask(payload, bytes.subarray(offset, offset + 4));
           this.consume(total);
-          return { opcode: bytes[0] & 0x0f, fin: (bytes[0] & 0x80) !== 0, payload };
+          return { opcode: first & 0x0f, fin: (first & 0x80) !== 0, payload };
         }
       }
       if (!(await this.fill())) return null;
@@ -220,7 +227,8 @@ export class NoDelayWebSocket extends EventTarget {
       if (next.opcode !== 0) opcode = next.opcode;
       parts.push(next.payload);
       if (!next.fin) continue;
-      const payload = parts.length === 1 ? parts[0] : concat(parts);
+      const [only, ...more] = parts;
+      const payload = only && more.length === 0 ? only : concat(parts);
       parts = [];
       const data = opcode === 1
         ? decoder.decode(payload)

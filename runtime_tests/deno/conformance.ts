@@ -37,7 +37,9 @@ import {
 } from "../../testing/storage_conformance.ts";
 
 const [group, databaseUrl, httpEndpoint, wsProxyPort] = Deno.args;
-if (!["core", "drivers"].includes(group) || !databaseUrl || !httpEndpoint || !wsProxyPort) {
+if (
+  !group || !["core", "drivers"].includes(group) || !databaseUrl || !httpEndpoint || !wsProxyPort
+) {
   console.error(
     "usage: conformance.ts core|drivers <databaseUrl> <neonHttpEndpoint> <wsProxyPort>",
   );
@@ -73,7 +75,10 @@ async function check(
 
 if (group === "core") {
   await check("memory", () => ({ storage: new MemoryStorage() }));
-  await check("core over fetch", freshSchemaStorage(fetchDriver(), "heph_rt_deno_core"));
+  await check(
+    "core over fetch",
+    freshSchemaStorage(fetchDriver(httpEndpoint, databaseUrl), "heph_rt_deno_core"),
+  );
 } else {
   const { neon, neonConfig, Pool } = await import("@neondatabase/serverless");
   // Neon's client against local stand-ins for Neon's proxies (tests/support/): plain ws:// and
@@ -112,15 +117,15 @@ console.log(`${passed} passed, ${failed} failed`);
  * `@neondatabase/serverless` does, see cli/neon_local/http_endpoint.ts) to the local endpoint,
  * which runs each statement, or each batch in one transaction, on the test database.
  */
-function fetchDriver(): SqlDriver {
+function fetchDriver(endpoint: string, connectionString: string): SqlDriver {
   const headers = {
-    "Neon-Connection-String": databaseUrl,
+    "Neon-Connection-String": connectionString,
     "Neon-Raw-Text-Output": "true",
     "Neon-Array-Mode": "true",
   };
   type Raw = { fields: { name: string }[]; rows: unknown[][]; rowCount: number | null };
   const post = async (body: unknown): Promise<unknown> => {
-    const response = await fetch(httpEndpoint, {
+    const response = await fetch(endpoint, {
       method: "POST",
       headers,
       body: JSON.stringify(body),

@@ -59,12 +59,17 @@ export async function runNodeLike(runtime: NodeLikeRuntime): Promise<number> {
     };
     for (const file of examples) entries[`example_${stem(file)}`] = `${examplesDir}${file}`;
     const bundles = await bundle(entries, work);
+    const bundleOf = (name: string) => {
+      const path = bundles[name];
+      if (path === undefined) throw new Error(`No bundle for entry: ${name}`);
+      return path;
+    };
     log(`prepared in ${seconds(started)} (npm install, esbuild)`);
 
     let passed = 0;
     let failed = 0;
     const suiteStarted = performance.now();
-    const suite = await runChild(runtime.executable, bundles.conformance, url, true);
+    const suite = await runChild(runtime.executable, bundleOf("conformance"), url, true);
     const summary = SUMMARY.exec(lastLine(suite.stdout));
     const reported = /^# runtime (\S+)/m.exec(suite.stdout)?.[1];
     if (summary) {
@@ -89,7 +94,7 @@ export async function runNodeLike(runtime: NodeLikeRuntime): Promise<number> {
         const name = `example ${runtime.examples}/${file}`;
         const run = await runChild(
           runtime.executable,
-          bundles[`example_${stem(file)}`],
+          bundleOf(`example_${stem(file)}`),
           exampleUrl,
         );
         const problem = run.success

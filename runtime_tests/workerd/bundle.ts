@@ -56,7 +56,9 @@ export async function bundleWorker(entry: string): Promise<string> {
       plugins: [fromRepository(config, linkDir)],
       logLevel: "silent",
     });
-    return result.outputFiles[0].text;
+    const [output] = result.outputFiles;
+    if (!output) throw new Error(`esbuild wrote no bundle: ${entry}`);
+    return output.text;
   } finally {
     await esbuild.stop();
     await Deno.remove(linkDir, { recursive: true });
@@ -118,8 +120,7 @@ function fromRepository(config: DenoJson, linkDir: string): esbuild.Plugin {
 
 /** `@scope/name/sub` → `@scope/name`; `name/sub` → `name`. */
 function packageName(specifier: string): string {
-  const parts = specifier.split("/");
-  return specifier.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0];
+  return specifier.split("/").slice(0, specifier.startsWith("@") ? 2 : 1).join("/");
 }
 
 /**
