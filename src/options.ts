@@ -6,14 +6,7 @@
 
 import { ValidationError } from "./errors.ts";
 import { INSTANCE_STATUSES, type InstanceStatus } from "./instance.ts";
-import { jsonContains } from "./json_contains.ts";
-import {
-  describe,
-  validateId,
-  validateStatus,
-  validateWorkflowName,
-  validateWorkflowVersion,
-} from "./serializer.ts";
+import { dateTimeValue, isPlainObject } from "./json_value.ts";
 import type {
   ClaimOptions,
   InstanceFilter,
@@ -21,8 +14,16 @@ import type {
   PageOptions,
   PruneOptions,
   ReadOptions,
-} from "./storage.ts";
-import { dateTimeValue, isPlainObject, TypedJsonWriter } from "./typed_json.ts";
+} from "./storage_options.ts";
+import { TypedJsonWriter } from "./typed_json.ts";
+import {
+  describe,
+  validateId,
+  validateOwner,
+  validateStatus,
+  validateWorkflowName,
+  validateWorkflowVersion,
+} from "./validation.ts";
 
 /**
  * A filter that passed {@linkcode validateFilter}: frozen, without `undefined` keys, statuses
@@ -127,52 +128,6 @@ function encodeContainment(value: unknown): unknown {
 }
 
 /**
- * What {@linkcode matchesFilter} looks at: an instance's columns and its stored context.
- */
-export interface FilterSubject {
-  /** The id. */
-  id: string;
-  /** The workflow name. */
-  workflow: string;
-  /** The workflow version. */
-  workflowVersion: number;
-  /** The status. */
-  status: InstanceStatus;
-  /** First stored, epoch milliseconds. */
-  insertedAt: number;
-  /** Last stored, epoch milliseconds. */
-  updatedAt: number;
-  /** The stored context in its JSON form, computed only when a containment needs it. */
-  context: () => unknown;
-}
-
-/**
- * Whether an instance satisfies a checked filter, with the semantics of PgStorage's SQL (used
- * by {@linkcode MemoryStorage}).
- *
- * @param subject The instance's columns and stored context.
- * @param filter A filter returned by {@linkcode validateFilter}.
- * @returns True when every key holds.
- */
-export function matchesFilter(subject: FilterSubject, filter: CheckedFilter): boolean {
-  return (filter.id === undefined || subject.id === filter.id) &&
-    (filter.idPrefix === undefined || subject.id.startsWith(filter.idPrefix)) &&
-    (filter.status === undefined || subject.status === filter.status) &&
-    (filter.statusIn === undefined || filter.statusIn.includes(subject.status)) &&
-    (filter.workflow === undefined || subject.workflow === filter.workflow) &&
-    (filter.workflowVersion === undefined ||
-      subject.workflowVersion === filter.workflowVersion) &&
-    (filter.workflowFamily === undefined || subject.workflow.startsWith(filter.workflowFamily)) &&
-    (filter.updatedBefore === undefined || subject.updatedAt < filter.updatedBefore.getTime()) &&
-    (filter.updatedAfter === undefined || subject.updatedAt > filter.updatedAfter.getTime()) &&
-    (filter.insertedBefore === undefined ||
-      subject.insertedAt < filter.insertedBefore.getTime()) &&
-    (filter.insertedAfter === undefined || subject.insertedAt > filter.insertedAfter.getTime()) &&
-    (filter.contextDocument === undefined ||
-      jsonContains(subject.context(), filter.contextDocument));
-}
-
-/**
  * Checks a put's `expectedRevision`: absent, or a non-negative integer.
  *
  * @param value The option as given.
@@ -187,11 +142,6 @@ export function validateExpectedRevision(value: unknown): number | undefined {
     );
   }
   return value;
-}
-
-/** Checks a lease owner: 1 to 255 characters of storable text. */
-export function validateOwner(value: unknown): string {
-  return validateWorkflowName(value, "owner");
 }
 
 const MAX_LEASE_MS = 86_400_000;

@@ -1,0 +1,174 @@
+/**
+ * One row of a {@linkcode MemoryStorage}, and what the store does with rows: decode them as
+ * PgStorage decodes its rows, see whose lease holds, and order them as PostgreSQL's
+ * `COLLATE "C"` does.
+ *
+ * @module
+ */
+
+import { CorruptRecordError } from "./errors.ts";
+import type { StoredInstance } from "./instance.ts";
+import { decodeInstance, type EncodedInstance } from "./serializer.ts";
+
+/**
+ * A stored row: the encoded columns, the revision, the times (epoch milliseconds) and the lease.
+ *
+ * @example
+ * ```ts
+ * import type { MemoryEntry } from "./memory_entry.ts";
+ *
+ * const entry: MemoryEntry = {
+ *   row: { id: "a", workflow: "W", workflowVersion: 1, status: "pending", state: "{}" },
+ *   revision: 1, insertedAt: 0, updatedAt: 0, lease: null,
+ * };
+ * ```
+ */
+export interface MemoryEntry {
+  /** The columns, `state` as JSON text. */
+  row: EncodedInstance;
+  /** The revision: 1 after the insert, one more after each update. */
+  revision: number;
+  /** First stored, epoch milliseconds. */
+  insertedAt: number;
+  /** Last stored, epoch milliseconds. */
+  updatedAt: number;
+  /** Who holds the lease and until when (epoch milliseconds), or null. */
+  lease: { owner: string; expiresAt: number } | null;
+}
+
+/**
+ * The live lease another owner holds on an entry, as a {@linkcode LeaseConflictError} reports it.
+ *
+ * @param entry The entry.
+ * @param owner The caller.
+ * @param now The current time, epoch milliseconds.
+ * @returns The holder and expiry, or null when the lease is free, expired or the caller's.
+ *
+ * @example
+ * ```ts
+ * import { liveLeaseOfAnother, type MemoryEntry } from "./memory_entry.ts";
+ *
+ * declare const entry: MemoryEntry;
+ * liveLeaseOfAnother(entry, "worker-1", Date.now()); // null, or { owner, expiresAt }
+ * ```
+ */
+export function liveLeaseOfAnother(
+  entry: MemoryEntry,
+  owner: string,
+  now: number,
+): { owner: string; expiresAt: Date } | null {
+  const lease = entry.lease;
+  return lease && lease.owner !== owner && lease.expiresAt > now
+    ? { owner: lease.owner, expiresAt: new Date(lease.expiresAt) }
+    : null;
+}
+
+/**
+ * Decodes every entry, keeping the healthy instances and the corrupt rows' errors apart.
+ *
+ * @typeParam I The type of `context.initial` the caller expects.
+ * @param entries The entries.
+ * @returns The instances that decode, and an error for each entry that does not.
+ * @throws {Error} Any error other than a {@linkcode CorruptRecordError}.
+ *
+ * @example
+ * ```ts
+ * import { decodeEach, type MemoryEntry } from "./memory_entry.ts";
+ *
+ * declare const entries: MemoryEntry[];
+ * const { healthy, corrupt } = decodeEach(entries);
+ * ```
+ */
+export function decodeEach<I extends object>(
+  entries: MemoryEntry[],
+): { healthy: StoredInstance<I>[]; corrupt: CorruptRecordError[] } {
+  const healthy: StoredInstance<I>[] = [];
+  const corrupt: CorruptRecordError[] = [];
+  for (const entry of entries) {
+    try {
+      healthy.push(decodeEntry<I>(entry));
+    } catch (error) {
+      if (!(error instanceof CorruptRecordError)) throw error;
+      corrupt.push(error);
+    }
+  }
+  return { healthy, corrupt };
+}
+
+/**
+ * Decodes an entry as the caller's type: `I` is the caller's promise, as on PostgreSQL.
+ *
+ * @typeParam I The type of `context.initial` the caller expects.
+ * @param entry The entry.
+ * @returns A fresh instance.
+ * @throws {CorruptRecordError} When the row does not hold an instance.
+ *
+ * @example
+ * ```ts
+ * import { decodeEntry } from "./memory_entry.ts";
+ *
+ * const instance = decodeEntry({
+ *   row: { id: "a", workflow: "W", workflowVersion: 1, status: "pending", state: "{}" },
+ *   revision: 1, insertedAt: 0, updatedAt: 0, lease: null,
+ * });
+ * instance.revision; // 1
+ * ```
+ */
+export function decodeEntry<I extends object>(entry: MemoryEntry): StoredInstance<I> {
+  return decodeInstance({
+    id: entry.row.id,
+    workflow: entry.row.workflow,
+    workflow_version: entry.row.workflowVersion,
+    status: entry.row.status,
+    state: entry.row.state,
+    revision: entry.revision,
+    inserted_at: entry.insertedAt,
+    updated_at: entry.updatedAt,
+    lease_owner: entry.lease?.owner ?? null,
+    lease_expires_at: entry.lease?.expiresAt ?? null,
+  }) as StoredInstance<I>;
+}
+
+/**
+ * Orders `[epoch microseconds, id]` positions: time, then id.
+ *
+ * @param a One position.
+ * @param b The other.
+ * @returns Negative, zero or positive, as `a` comes before, with or after `b`.
+ *
+ * @example
+ * ```ts
+ * import { comparePositions } from "./memory_entry.ts";
+ *
+ * comparePositions([1n, "b"], [1n, "a"]) > 0; // true
+ * ```
+ */
+export function comparePositions(a: [bigint, string], b: [bigint, string]): number {
+  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : compareCodePoints(a[1], b[1]);
+}
+
+/**
+ * Orders strings by code point, as PostgreSQL's `COLLATE "C"` does (UTF-8 byte order), not by
+ * UTF-16 code unit as `<` does.
+ *
+ * @param a One string.
+ * @param b The other.
+ * @returns Negative, zero or positive, as `a` comes before, with or after `b`.
+ *
+ * @example
+ * ```ts
+ * import { compareCodePoints } from "./memory_entry.ts";
+ *
+ * compareCodePoints("\uffff", "🙂") < 0; // true ("\uffff" > "🙂" in UTF-16)
+ * ```
+ */
+export function compareCodePoints(a: string, b: string): number {
+  const others = b[Symbol.iterator]();
+  for (const char of a) {
+    const other = others.next();
+    if (other.done) return 1;
+    const difference = char.codePointAt(0)! - other.value.codePointAt(0)!;
+    if (difference !== 0) return difference;
+  }
+  return others.next().done ? 0 : -1;
+}
