@@ -13,6 +13,13 @@ import { validateId } from "./validation.ts";
  * A position in insertion order: the exact insertion time (UTC, microseconds, as
  * `YYYY-MM-DDTHH:MM:SS.ffffffZ`, with more year digits after 9999 and ` BC` before year 1, as
  * PostgreSQL reads them) and the id, which breaks ties.
+ *
+ * @example
+ * ```ts
+ * import type { CursorPosition } from "./cursor.ts";
+ *
+ * const position: CursorPosition = { insertedAt: "2026-12-01T08:00:00.123456Z", id: "order::1" };
+ * ```
  */
 export interface CursorPosition {
   /** The insertion time, ISO-8601 UTC with six fractional digits. */
@@ -67,6 +74,13 @@ function wholeSeconds(fields: TimeFields): Date {
  *
  * @param position The last item's insertion time and id.
  * @returns The cursor.
+ *
+ * @example
+ * ```ts
+ * import { encodeCursor } from "./cursor.ts";
+ *
+ * encodeCursor({ insertedAt: "2026-12-01T08:00:00.123456Z", id: "a" }); // URL-safe base64
+ * ```
  */
 export function encodeCursor(position: CursorPosition): string {
   const bytes = new TextEncoder().encode(JSON.stringify([1, position.insertedAt, position.id]));
@@ -79,6 +93,14 @@ export function encodeCursor(position: CursorPosition): string {
  * @param cursor A cursor from {@linkcode encodeCursor}, or anything a caller sent.
  * @returns The position.
  * @throws {ValidationError} When the cursor was not made by this module.
+ *
+ * @example
+ * ```ts
+ * import { decodeCursor, encodeCursor } from "./cursor.ts";
+ *
+ * const position = { insertedAt: "2026-12-01T08:00:00.123456Z", id: "a" };
+ * decodeCursor(encodeCursor(position)); // the same position
+ * ```
  */
 export function decodeCursor(cursor: string): CursorPosition {
   const refuse = (): never => {
@@ -108,6 +130,13 @@ export function decodeCursor(cursor: string): CursorPosition {
  * The earliest instant a timestamptz holds: 4714-11-24 00:00 UTC BC (Julian day 0), in epoch
  * milliseconds. The latest a cursor can name is the latest a Date holds (275760-09-13), which
  * PostgreSQL holds too.
+ *
+ * @example
+ * ```ts
+ * import { PG_MIN_MS } from "./cursor.ts";
+ *
+ * new Date(PG_MIN_MS).toISOString(); // "-004713-11-24T00:00:00.000Z"
+ * ```
  */
 export const PG_MIN_MS = -210_866_803_200_000;
 const MAX_DATE_MS = 8_640_000_000_000_000;
@@ -136,6 +165,13 @@ function isValidTime(text: string): boolean {
  * @param text A time that {@linkcode decodeCursor} accepted, or one from {@linkcode cursorTime}.
  * @returns Epoch microseconds.
  * @throws {ValidationError} When the text is not a cursor time.
+ *
+ * @example
+ * ```ts
+ * import { cursorMicros } from "./cursor.ts";
+ *
+ * cursorMicros("1970-01-01T00:00:00.000001Z"); // 1n
+ * ```
  */
 export function cursorMicros(text: string): bigint {
   const fields = timeFields(text);
@@ -152,6 +188,13 @@ export function cursorMicros(text: string): bigint {
  *
  * @param ms Epoch milliseconds.
  * @returns The cursor time.
+ *
+ * @example
+ * ```ts
+ * import { cursorTime } from "./cursor.ts";
+ *
+ * cursorTime(0); // "1970-01-01T00:00:00.000000Z"
+ * ```
  */
 export function cursorTime(ms: number): string {
   const date = new Date(ms);

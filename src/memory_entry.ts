@@ -1,13 +1,14 @@
 /**
  * One row of a {@linkcode MemoryStorage}, and what the store does with rows: decode them as
- * PgStorage decodes its rows, see whose lease holds, and order them as PostgreSQL's
- * `COLLATE "C"` does.
+ * PgStorage decodes its rows, see whose lease holds, order them as PostgreSQL's `COLLATE "C"`
+ * does, and count them in groups.
  *
  * @module
  */
 
 import { CorruptRecordError } from "./errors.ts";
 import type { StoredInstance } from "./instance.ts";
+import type { CountGroup } from "./storage.ts";
 import { decodeInstance, type EncodedInstance } from "./serializer.ts";
 
 /**
@@ -171,4 +172,39 @@ export function compareCodePoints(a: string, b: string): number {
     if (difference !== 0) return difference;
   }
   return others.next().done ? 0 : -1;
+}
+
+/**
+ * Counts entries per workflow, version and status, ordered as {@linkcode Storage.countGroups}
+ * promises: workflow (by code point), version, then status (by code point).
+ *
+ * @param entries The matching entries.
+ * @returns One group per workflow, version and status that has entries.
+ *
+ * @example
+ * ```ts
+ * import { countGroupsOf } from "./memory_entry.ts";
+ *
+ * countGroupsOf([]); // []
+ * ```
+ */
+export function countGroupsOf(entries: MemoryEntry[]): CountGroup[] {
+  const groups = new Map<string, CountGroup>();
+  for (const { row } of entries) {
+    const key = JSON.stringify([row.workflow, row.workflowVersion, row.status]);
+    const group = groups.get(key);
+    if (group) group.count++;
+    else {
+      groups.set(key, {
+        workflow: row.workflow,
+        workflowVersion: row.workflowVersion,
+        status: row.status,
+        count: 1,
+      });
+    }
+  }
+  return [...groups.values()].sort((a, b) =>
+    compareCodePoints(a.workflow, b.workflow) || a.workflowVersion - b.workflowVersion ||
+    compareCodePoints(a.status, b.status)
+  );
 }

@@ -10,6 +10,16 @@ import type { CheckedFilter } from "./options.ts";
 
 /**
  * What {@linkcode matchesFilter} looks at: an instance's columns and its stored context.
+ *
+ * @example
+ * ```ts
+ * import type { FilterSubject } from "./memory_filter.ts";
+ *
+ * const subject: FilterSubject = {
+ *   id: "a", workflow: "W", workflowVersion: 1, status: "pending",
+ *   insertedAt: 0, updatedAt: 0, context: () => ({ initial: {}, steps: {} }),
+ * };
+ * ```
  */
 export interface FilterSubject {
   /** The id. */
@@ -35,6 +45,19 @@ export interface FilterSubject {
  * @param subject The instance's columns and stored context.
  * @param filter A filter returned by {@linkcode validateFilter}.
  * @returns True when every key holds.
+ *
+ * @example
+ * ```ts
+ * import { matchesFilter } from "./memory_filter.ts";
+ * import { validateFilter } from "./options.ts";
+ *
+ * const subject = {
+ *   id: "a", workflow: "Shop.Order", workflowVersion: 1, status: "pending" as const,
+ *   insertedAt: 0, updatedAt: 0, context: () => ({ initial: { n: 1 }, steps: {} }),
+ * };
+ * matchesFilter(subject, validateFilter({ workflowFamily: "Shop." })); // true
+ * matchesFilter(subject, validateFilter({ contextContains: { initial: { n: 2 } } })); // false
+ * ```
  */
 export function matchesFilter(subject: FilterSubject, filter: CheckedFilter): boolean {
   return (filter.id === undefined || subject.id === filter.id) &&
@@ -62,6 +85,14 @@ export function matchesFilter(subject: FilterSubject, filter: CheckedFilter): bo
  * @param outer A parsed JSON value (what is stored).
  * @param inner A parsed JSON value (what is looked for).
  * @returns True when `outer @> inner` would hold.
+ *
+ * @example
+ * ```ts
+ * import { jsonContains } from "./memory_filter.ts";
+ *
+ * jsonContains({ a: [1, 2, 3], b: true }, { a: [3, 1] }); // true
+ * jsonContains({ a: [1] }, { a: 1 }); // false
+ * ```
  */
 export function jsonContains(outer: unknown, inner: unknown): boolean {
   if (Array.isArray(inner)) {

@@ -11,6 +11,7 @@ import type { StoredInstance, WorkflowInstance } from "./instance.ts";
 import {
   compareCodePoints,
   comparePositions,
+  countGroupsOf,
   decodeEach,
   decodeEntry,
   liveLeaseOfAnother,
@@ -235,24 +236,7 @@ export class MemoryStorage implements Storage {
   countGroups(filter: InstanceFilter, options?: ReadOptions): Promise<CountGroup[]> {
     return attempt(() => {
       validateRead(options);
-      const groups = new Map<string, CountGroup>();
-      for (const { row } of this.#matching(validateFilter(filter))) {
-        const key = JSON.stringify([row.workflow, row.workflowVersion, row.status]);
-        const group = groups.get(key);
-        if (group) group.count++;
-        else {
-          groups.set(key, {
-            workflow: row.workflow,
-            workflowVersion: row.workflowVersion,
-            status: row.status,
-            count: 1,
-          });
-        }
-      }
-      return [...groups.values()].sort((a, b) =>
-        compareCodePoints(a.workflow, b.workflow) || a.workflowVersion - b.workflowVersion ||
-        compareCodePoints(a.status, b.status)
-      );
+      return countGroupsOf(this.#matching(validateFilter(filter)));
     });
   }
 
@@ -378,6 +362,16 @@ function attempt<T>(work: () => T): Promise<T> {
  *
  * @param storage The store.
  * @param row The columns: `state` as JSON text, anything at all in the others.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStorage } from "@heph/pg";
+ * import { storeForeignRow } from "./memory_storage.ts";
+ *
+ * const storage = new MemoryStorage();
+ * storeForeignRow(storage, { id: "bad::1", state: "not json" });
+ * await storage.get("bad::1").catch((error) => error.name); // "CorruptRecordError"
+ * ```
  */
 export function storeForeignRow(
   storage: MemoryStorage,

@@ -28,6 +28,14 @@ import {
 /**
  * A filter that passed {@linkcode validateFilter}: frozen, without `undefined` keys, statuses
  * deduplicated, and `contextContains` encoded as it is stored (`contextDocument`).
+ *
+ * @example
+ * ```ts
+ * import { type CheckedFilter, validateFilter } from "./options.ts";
+ *
+ * const filter: CheckedFilter = validateFilter({ contextContains: { initial: { at: new Date(0) } } });
+ * filter.contextDocument; // { initial: { at: "1970-01-01T00:00:00.000Z" } }
+ * ```
  */
 export interface CheckedFilter extends Readonly<InstanceFilter> {
   /** `contextContains` in its stored JSON form. */
@@ -94,6 +102,13 @@ const FILTER_KEYS = Object.keys(CHECKS);
  * @param extra Other keys the caller accepts alongside the filter (such as claim's `owner`).
  * @returns The checked filter.
  * @throws {ValidationError} On an unknown key or an invalid value.
+ *
+ * @example
+ * ```ts
+ * import { validateFilter } from "./options.ts";
+ *
+ * validateFilter({ status: "running", workflow: undefined }); // { status: "running" }
+ * ```
  */
 export function validateFilter(filter: unknown, extra: readonly string[] = []): CheckedFilter {
   if (!isPlainObject(filter)) {
@@ -133,6 +148,14 @@ function encodeContainment(value: unknown): unknown {
  * @param value The option as given.
  * @returns The revision, or undefined when absent.
  * @throws {ValidationError} When it is not a non-negative integer.
+ *
+ * @example
+ * ```ts
+ * import { validateExpectedRevision } from "./options.ts";
+ *
+ * validateExpectedRevision(0); // 0
+ * validateExpectedRevision(undefined); // undefined
+ * ```
  */
 export function validateExpectedRevision(value: unknown): number | undefined {
   if (value === undefined) return undefined;
@@ -182,6 +205,13 @@ function optionsObject(
  * @param options As given (undefined for none).
  * @returns The expected revision and owner, each undefined when absent.
  * @throws {ValidationError} On an unknown key or an invalid value.
+ *
+ * @example
+ * ```ts
+ * import { validatePut } from "./options.ts";
+ *
+ * validatePut({ expectedRevision: 3 }); // { expectedRevision: 3, owner: undefined }
+ * ```
  */
 export function validatePut(
   options: unknown,
@@ -201,6 +231,13 @@ export function validatePut(
  * @param options As given.
  * @returns The owner, lease duration, limit, and the checked filter.
  * @throws {ValidationError} On a bad owner, duration, limit or filter.
+ *
+ * @example
+ * ```ts
+ * import { validateClaim } from "./options.ts";
+ *
+ * validateClaim({ owner: "worker-1", leaseMs: 30_000, status: "waiting" }).limit; // 1
+ * ```
  */
 export function validateClaim(
   options: ClaimOptions,
@@ -221,6 +258,13 @@ export function validateClaim(
  * @param withDuration Whether `leaseMs` is required.
  * @returns The owner and the duration (0 when not required).
  * @throws {ValidationError} On a bad owner or duration.
+ *
+ * @example
+ * ```ts
+ * import { validateLease } from "./options.ts";
+ *
+ * validateLease({ owner: "worker-1" }, false); // { owner: "worker-1", leaseMs: 0 }
+ * ```
  */
 export function validateLease(
   options: LeaseOptions | { owner: string },
@@ -239,6 +283,13 @@ export function validateLease(
  * @param options As given.
  * @returns The limit and the cursor, or null.
  * @throws {ValidationError} On a bad limit or a cursor that is not a string.
+ *
+ * @example
+ * ```ts
+ * import { validatePage } from "./options.ts";
+ *
+ * validatePage({ limit: 10, order: "desc" }).descending; // true
+ * ```
  */
 export function validatePage(
   options: PageOptions,
@@ -310,6 +361,13 @@ function fromPrimary(value: unknown): boolean {
  * @param options As given.
  * @returns The statuses, the moment and the limit.
  * @throws {ValidationError} On bad statuses, a missing or invalid `olderThan`, or a bad limit.
+ *
+ * @example
+ * ```ts
+ * import { validatePrune } from "./options.ts";
+ *
+ * validatePrune({ olderThan: new Date(0) }).statusIn; // ["completed", "failed"]
+ * ```
  */
 export function validatePrune(
   options: PruneOptions,

@@ -15,7 +15,8 @@
 import { SerializationError, ValidationError } from "./errors.ts";
 import type { HistoryEntry, InstanceStatus, WorkflowInstance } from "./instance.ts";
 import { dateTimeValue, isPlainObject } from "./json_value.ts";
-import { formatPath, type JsonPath, TypedJsonWriter, TYPES_KEY } from "./typed_json.ts";
+import { formatPath, type JsonPath } from "./json_path.ts";
+import { TypedJsonWriter, TYPES_KEY } from "./typed_json.ts";
 import {
   describe,
   validateId,
@@ -136,6 +137,15 @@ function mayHoldUnstorableText(json: string): boolean {
  * @returns Their encodings, in order.
  * @throws {ValidationError} On an invalid instance or a repeated id.
  * @throws {SerializationError} When a value cannot be stored faithfully.
+ *
+ * @example
+ * ```ts
+ * import { newInstance } from "@heph/pg";
+ * import { encodeInstances } from "./serializer.ts";
+ *
+ * encodeInstances([newInstance({ id: "a", workflow: "W" }), newInstance({ id: "b", workflow: "W" })])
+ *   .map((row) => row.id); // ["a", "b"]
+ * ```
  */
 export function encodeInstances(
   instances: readonly WorkflowInstance<object>[],

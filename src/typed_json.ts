@@ -6,18 +6,19 @@
  * plus the annotations `[[["at"],"Date"],[["n"],"bigint"]]`. Plain JSON data gets no annotation
  * at all, so JSONB containment queries see exactly the values the user wrote.
  *
+ * This module writes; `typed_json_reader.ts` applies the annotations on the way back.
+ *
  * @module
  */
 
 import { encodeBase64 } from "./base64.ts";
 import { SerializationError } from "./errors.ts";
 import { dateTimeValue, defineOwn, isStorableText } from "./json_value.ts";
+import { formatPath, type JsonPath } from "./json_path.ts";
 import { isPlainJson } from "./plain_json.ts";
 
-/**
- * Where a value sits: object keys and array indexes from the root of the stored document.
- */
-export type JsonPath = (string | number)[];
+/** Paths live in `json_path.ts`; re-exported for the modules and tests that import them here. */
+export { formatPath, type JsonPath };
 
 /**
  * One annotation: the path of a stored value, the type it had, and for renamed keys the
@@ -26,6 +27,13 @@ export type JsonPath = (string | number)[];
  * Tags: `undefined`, `NaN`, `Infinity`, `-Infinity`, `-0`, `Date`, `bigint`, `string`
  * (a string PostgreSQL refuses raw, stored JSON-escaped), `Set`, `Map` (stored as `[key, value]`
  * pairs), `Uint8Array` (base64), `keys` (an object whose keys were escaped).
+ *
+ * @example
+ * ```ts
+ * import type { TypeAnnotation } from "./typed_json.ts";
+ *
+ * const annotation: TypeAnnotation = [["context", "initial", "at"], "Date"];
+ * ```
  */
 export type TypeAnnotation =
   | [path: JsonPath, tag: string]
@@ -67,7 +75,16 @@ function throws(work: () => unknown): boolean {
   }
 }
 
-/** How many holes one array may have: each is stored as a `null` (5 bytes of JSON). */
+/**
+ * How many holes one array may have: each is stored as a `null` (5 bytes of JSON).
+ *
+ * @example
+ * ```ts
+ * import { MAX_ARRAY_HOLES } from "./typed_json.ts";
+ *
+ * MAX_ARRAY_HOLES; // 1000000
+ * ```
+ */
 export const MAX_ARRAY_HOLES = 1_000_000;
 /**
  * Arrays at least this long are first checked for plain JSON data as a whole (bench/ANALYSIS.md:
@@ -87,6 +104,15 @@ const MAX_DEPTH = 1000;
  * Uint8Array (subclasses such as Buffer included: they would come back as their base class),
  * cycles, and nesting deeper than 1000 levels, with a {@linkcode SerializationError} naming
  * the path.
+ *
+ * @example
+ * ```ts
+ * import { TypedJsonWriter } from "./typed_json.ts";
+ *
+ * const writer = new TypedJsonWriter();
+ * JSON.stringify(writer.encode({ at: new Date(0), n: 1n }, [])); // '{"at":"1970-01-01T00:00:00.000Z","n":"1"}'
+ * writer.annotations; // [[["at"], "Date"], [["n"], "bigint"]]
+ * ```
  */
 export class TypedJsonWriter {
   /** The annotations, children before their containers. */
@@ -343,22 +369,6 @@ function copyKeysBefore(
   for (const key of keys) {
     if (key === stop) break;
     defineOwn(out, key, object[key]);
-  }
-  return out;
-}
-
-/**
- * Formats a path for messages: `context.initial.items[0]["a b"]`.
- *
- * @param path The path.
- * @returns Its readable form.
- */
-export function formatPath(path: JsonPath): string {
-  let out = "";
-  for (const part of path) {
-    if (typeof part === "number") out += `[${part}]`;
-    else if (/^[A-Za-z_$][\w$]*$/.test(part)) out += out === "" ? part : `.${part}`;
-    else out += `[${JSON.stringify(part)}]`;
   }
   return out;
 }

@@ -9,7 +9,7 @@
 import { decodeBase64 } from "./base64.ts";
 import { CorruptRecordError } from "./errors.ts";
 import { defineOwn, isPlainObject } from "./json_value.ts";
-import { formatPath, type JsonPath } from "./typed_json.ts";
+import { formatPath, type JsonPath } from "./json_path.ts";
 
 /**
  * Applies annotations to a parsed document in place, restoring the original values.
@@ -19,6 +19,15 @@ import { formatPath, type JsonPath } from "./typed_json.ts";
  * @param root The parsed document (a plain object).
  * @param annotations The annotations, as stored (checked here).
  * @param id The record's id, for errors.
+ *
+ * @example
+ * ```ts
+ * import { applyAnnotations } from "./typed_json_reader.ts";
+ *
+ * const document = JSON.parse('{"at":"1970-01-01T00:00:00.000Z"}');
+ * applyAnnotations(document, [[["at"], "Date"]], "order::1");
+ * document.at; // new Date(0)
+ * ```
  */
 export function applyAnnotations(
   root: Record<string, unknown>,
