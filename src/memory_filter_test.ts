@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { compareCodePoints } from "./memory_entry.ts";
 import { type FilterSubject, jsonContains, matchesFilter } from "./memory_filter.ts";
 import { validateFilter } from "./options.ts";
 
@@ -59,20 +58,4 @@ Deno.test("matchesFilter reads the context only for a containment", () => {
   assert.equal(reads, 0);
   matchesFilter(subject, validateFilter({ contextContains: { steps: {} } }));
   assert.equal(reads, 1);
-});
-
-Deno.test('compareCodePoints orders as COLLATE "C": by code point, shorter first', () => {
-  assert.ok(compareCodePoints("\uffff", "🙂") < 0);
-  assert.ok("\uffff" > "🙂");
-  assert.ok(compareCodePoints("a", "ab") < 0);
-  assert.ok(compareCodePoints("ab", "a") > 0);
-  assert.equal(compareCodePoints("é🙂", "é🙂"), 0);
-  assert.equal(compareCodePoints("", ""), 0);
-  assert.deepEqual(["b", "🙂", "a", "\uffff", "B"].sort(compareCodePoints), [
-    "B",
-    "a",
-    "b",
-    "\uffff",
-    "🙂",
-  ]);
 });
