@@ -204,3 +204,39 @@ function timestampColumn(value: unknown, name: string, id: string): Date {
   }
   return date;
 }
+
+/**
+ * Decodes every item, keeping the healthy instances and the errors of the corrupt ones apart
+ * (for `skipCorrupt` and `claim`).
+ *
+ * @typeParam T What is decoded (a row, a store's entry).
+ * @typeParam R What one item decodes to.
+ * @param items The items.
+ * @param decode Decodes one item, throwing a {@linkcode CorruptRecordError} when it cannot.
+ * @returns The decoded items, and an error for each item that did not decode, both in order.
+ * @throws {Error} Any error `decode` throws other than a {@linkcode CorruptRecordError}.
+ *
+ * @example
+ * ```ts
+ * import { decodeEach, decodeInstance, type InstanceRow } from "./instance_decoder.ts";
+ *
+ * declare const rows: InstanceRow[];
+ * const { healthy, corrupt } = decodeEach(rows, decodeInstance);
+ * ```
+ */
+export function decodeEach<T, R>(
+  items: readonly T[],
+  decode: (item: T) => R,
+): { healthy: R[]; corrupt: CorruptRecordError[] } {
+  const healthy: R[] = [];
+  const corrupt: CorruptRecordError[] = [];
+  for (const item of items) {
+    try {
+      healthy.push(decode(item));
+    } catch (error) {
+      if (!(error instanceof CorruptRecordError)) throw error;
+      corrupt.push(error);
+    }
+  }
+  return { healthy, corrupt };
+}

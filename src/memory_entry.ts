@@ -6,9 +6,10 @@
  * @module
  */
 
-import { CorruptRecordError } from "./errors.ts";
+import type { CorruptRecordError } from "./errors.ts";
 import type { StoredInstance } from "./instance.ts";
 import type { CountGroup } from "./storage.ts";
+import { decodeEach } from "./instance_decoder.ts";
 import { decodeInstance, type EncodedInstance } from "./serializer.ts";
 
 /**
@@ -70,30 +71,19 @@ export function liveLeaseOfAnother(
  * @typeParam I The type of `context.initial` the caller expects.
  * @param entries The entries.
  * @returns The instances that decode, and an error for each entry that does not.
- * @throws {Error} Any error other than a {@linkcode CorruptRecordError}.
  *
  * @example
  * ```ts
- * import { decodeEach, type MemoryEntry } from "./memory_entry.ts";
+ * import { decodeEntries, type MemoryEntry } from "./memory_entry.ts";
  *
  * declare const entries: MemoryEntry[];
- * const { healthy, corrupt } = decodeEach(entries);
+ * const { healthy, corrupt } = decodeEntries(entries);
  * ```
  */
-export function decodeEach<I extends object>(
+export function decodeEntries<I extends object>(
   entries: MemoryEntry[],
 ): { healthy: StoredInstance<I>[]; corrupt: CorruptRecordError[] } {
-  const healthy: StoredInstance<I>[] = [];
-  const corrupt: CorruptRecordError[] = [];
-  for (const entry of entries) {
-    try {
-      healthy.push(decodeEntry<I>(entry));
-    } catch (error) {
-      if (!(error instanceof CorruptRecordError)) throw error;
-      corrupt.push(error);
-    }
-  }
-  return { healthy, corrupt };
+  return decodeEach(entries, decodeEntry<I>);
 }
 
 /**

@@ -12,7 +12,7 @@ import {
   compareCodePoints,
   comparePositions,
   countGroupsOf,
-  decodeEach,
+  decodeEntries,
   decodeEntry,
   liveLeaseOfAnother,
   type MemoryEntry,
@@ -192,7 +192,7 @@ export class MemoryStorage implements Storage {
         ? encodeCursor({ insertedAt: cursorTime(last.insertedAt), id: last.row.id })
         : null;
       if (!skipCorrupt) return { items: items.map(decodeEntry<I>), nextCursor };
-      const { healthy, corrupt } = decodeEach<I>(items);
+      const { healthy, corrupt } = decodeEntries<I>(items);
       return { items: healthy, nextCursor, corrupt };
     });
   }
@@ -257,7 +257,7 @@ export class MemoryStorage implements Storage {
         .filter((entry) => entry.lease === null || entry.lease.expiresAt <= now)
         .slice(0, limit);
       const lease = { owner, expiresAt: now + leaseMs };
-      const { healthy, corrupt } = decodeEach<I>(picked.map((entry) => ({ ...entry, lease })));
+      const { healthy, corrupt } = decodeEntries<I>(picked.map((entry) => ({ ...entry, lease })));
       // Like PgStorage: a claim that meets a corrupt row keeps no lease and throws.
       if (corrupt.length > 0) throw corrupt[0];
       for (const entry of picked) entry.lease = { ...lease };

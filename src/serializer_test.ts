@@ -5,18 +5,9 @@ import { decodeInstance, encodeInstance, encodeInstances, type InstanceRow } fro
 
 /** The row PostgreSQL would return for an encoded instance, with the given timestamps. */
 function rowOf(instance: WorkflowInstance<object>, extra: Partial<InstanceRow> = {}): InstanceRow {
-  const row = encodeInstance(instance);
-  return {
-    id: row.id,
-    workflow: row.workflow,
-    workflow_version: row.workflowVersion,
-    status: row.status,
-    state: row.state,
-    revision: "1",
-    inserted_at: "0",
-    updated_at: "0",
-    ...extra,
-  };
+  const { workflowVersion, ...columns } = encodeInstance(instance);
+  const times = { revision: "1", inserted_at: "0", updated_at: "0" };
+  return { ...columns, workflow_version: workflowVersion, ...times, ...extra };
 }
 
 /** Asserts that decoding `row` throws a CorruptRecordError naming `id` and matching `detail`. */

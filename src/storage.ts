@@ -20,17 +20,7 @@ import type {
   ScanOptions,
 } from "./storage_options.ts";
 
-export type {
-  ClaimOptions,
-  InstanceFilter,
-  LeaseOptions,
-  PageOptions,
-  PruneOptions,
-  PutOptions,
-  ReadOptions,
-  ReleaseLeaseOptions,
-  ScanOptions,
-};
+export type * from "./storage_options.ts";
 
 /**
  * One group of {@linkcode Storage.countGroups}: how many instances of one workflow version have
