@@ -57,7 +57,7 @@ import {
   type OpenStorageOptions,
   splitOpenOptions,
 } from "../src/open_storage.ts";
-import { describe } from "../src/serializer.ts";
+import { describe } from "../src/validation.ts";
 import {
   type NodePostgresClient,
   nodePostgresDriver,

@@ -7,12 +7,19 @@
 
 import { decodeBase64Url, encodeBase64Url } from "./base64.ts";
 import { ValidationError } from "./errors.ts";
-import { validateId } from "./serializer.ts";
+import { validateId } from "./validation.ts";
 
 /**
  * A position in insertion order: the exact insertion time (UTC, microseconds, as
  * `YYYY-MM-DDTHH:MM:SS.ffffffZ`, with more year digits after 9999 and ` BC` before year 1, as
  * PostgreSQL reads them) and the id, which breaks ties.
+ *
+ * @example
+ * ```ts
+ * import type { CursorPosition } from "./cursor.ts";
+ *
+ * const position: CursorPosition = { insertedAt: "2026-12-01T08:00:00.123456Z", id: "order::1" };
+ * ```
  */
 export interface CursorPosition {
   /** The insertion time, ISO-8601 UTC with six fractional digits. */
@@ -21,13 +28,59 @@ export interface CursorPosition {
   id: string;
 }
 
-const TIME = /^(\d{4,6})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{6})Z( BC)?$/;
+const TIME =
+  /^(?<year>\d{4,6})-(?<month>\d\d)-(?<day>\d\d)T(?<hour>\d\d):(?<minute>\d\d):(?<second>\d\d)\.(?<micros>\d{6})Z(?<bc> BC)?$/;
+
+/** The fields of a cursor time, as numbers. */
+interface TimeFields {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+  micros: number;
+  bc: boolean;
+}
+
+/** The fields of a cursor time, or null when the text does not have its form. */
+function timeFields(text: string): TimeFields | null {
+  const groups = TIME.exec(text)?.groups;
+  if (groups === undefined) return null;
+  // Every group but `bc` is required by the pattern; a missing one would read as NaN.
+  const field = (name: string): number => Number(groups[name] ?? NaN);
+  return {
+    year: field("year"),
+    month: field("month"),
+    day: field("day"),
+    hour: field("hour"),
+    minute: field("minute"),
+    second: field("second"),
+    micros: field("micros"),
+    bc: groups.bc !== undefined,
+  };
+}
+
+/** The Date of the whole seconds of a cursor time (proleptic Gregorian, UTC). */
+function wholeSeconds(fields: TimeFields): Date {
+  const date = new Date(0);
+  date.setUTCFullYear(fields.bc ? 1 - fields.year : fields.year, fields.month - 1, fields.day);
+  date.setUTCHours(fields.hour, fields.minute, fields.second, 0);
+  return date;
+}
 
 /**
  * Turns a position into a cursor.
  *
  * @param position The last item's insertion time and id.
  * @returns The cursor.
+ *
+ * @example
+ * ```ts
+ * import { encodeCursor } from "./cursor.ts";
+ *
+ * encodeCursor({ insertedAt: "2026-12-01T08:00:00.123456Z", id: "a" }); // URL-safe base64
+ * ```
  */
 export function encodeCursor(position: CursorPosition): string {
   const bytes = new TextEncoder().encode(JSON.stringify([1, position.insertedAt, position.id]));
@@ -40,6 +93,14 @@ export function encodeCursor(position: CursorPosition): string {
  * @param cursor A cursor from {@linkcode encodeCursor}, or anything a caller sent.
  * @returns The position.
  * @throws {ValidationError} When the cursor was not made by this module.
+ *
+ * @example
+ * ```ts
+ * import { decodeCursor, encodeCursor } from "./cursor.ts";
+ *
+ * const position = { insertedAt: "2026-12-01T08:00:00.123456Z", id: "a" };
+ * decodeCursor(encodeCursor(position)); // the same position
+ * ```
  */
 export function decodeCursor(cursor: string): CursorPosition {
   const refuse = (): never => {
@@ -69,6 +130,13 @@ export function decodeCursor(cursor: string): CursorPosition {
  * The earliest instant a timestamptz holds: 4714-11-24 00:00 UTC BC (Julian day 0), in epoch
  * milliseconds. The latest a cursor can name is the latest a Date holds (275760-09-13), which
  * PostgreSQL holds too.
+ *
+ * @example
+ * ```ts
+ * import { PG_MIN_MS } from "./cursor.ts";
+ *
+ * new Date(PG_MIN_MS).toISOString(); // "-004713-11-24T00:00:00.000Z"
+ * ```
  */
 export const PG_MIN_MS = -210_866_803_200_000;
 const MAX_DATE_MS = 8_640_000_000_000_000;
@@ -78,17 +146,13 @@ const MAX_DATE_MS = 8_640_000_000_000_000;
  * a Date and PostgreSQL's timestamptz hold: the same refusal in every store.
  */
 function isValidTime(text: string): boolean {
-  const match = TIME.exec(text);
-  if (!match) return false;
-  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number);
-  if (year === 0) return false;
-  const date = new Date(0);
-  date.setUTCFullYear(match[8] ? 1 - year : year, month - 1, day);
-  date.setUTCHours(hour, minute, second, 0);
+  const fields = timeFields(text);
+  if (fields === null || fields.year === 0) return false;
+  const date = wholeSeconds(fields);
   if (
-    Number.isNaN(date.getTime()) || date.getUTCMonth() !== month - 1 ||
-    date.getUTCDate() !== day || date.getUTCHours() !== hour ||
-    date.getUTCMinutes() !== minute || date.getUTCSeconds() !== second
+    Number.isNaN(date.getTime()) || date.getUTCMonth() !== fields.month - 1 ||
+    date.getUTCDate() !== fields.day || date.getUTCHours() !== fields.hour ||
+    date.getUTCMinutes() !== fields.minute || date.getUTCSeconds() !== fields.second
   ) return false;
   const micros = cursorMicros(text);
   return micros >= BigInt(PG_MIN_MS) * 1000n && micros <= BigInt(MAX_DATE_MS) * 1000n;
@@ -100,14 +164,21 @@ function isValidTime(text: string): boolean {
  *
  * @param text A time that {@linkcode decodeCursor} accepted, or one from {@linkcode cursorTime}.
  * @returns Epoch microseconds.
+ * @throws {ValidationError} When the text is not a cursor time.
+ *
+ * @example
+ * ```ts
+ * import { cursorMicros } from "./cursor.ts";
+ *
+ * cursorMicros("1970-01-01T00:00:00.000001Z"); // 1n
+ * ```
  */
 export function cursorMicros(text: string): bigint {
-  const match = TIME.exec(text)!;
-  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number);
-  const date = new Date(0);
-  date.setUTCFullYear(match[8] ? 1 - year : year, month - 1, day);
-  date.setUTCHours(hour, minute, second, 0);
-  return BigInt(date.getTime()) * 1000n + BigInt(Number(match[7]));
+  const fields = timeFields(text);
+  if (fields === null) {
+    throw new ValidationError(`Invalid cursor time: ${JSON.stringify(text.slice(0, 40))}`);
+  }
+  return BigInt(wholeSeconds(fields).getTime()) * 1000n + BigInt(fields.micros);
 }
 
 /**
@@ -117,6 +188,13 @@ export function cursorMicros(text: string): bigint {
  *
  * @param ms Epoch milliseconds.
  * @returns The cursor time.
+ *
+ * @example
+ * ```ts
+ * import { cursorTime } from "./cursor.ts";
+ *
+ * cursorTime(0); // "1970-01-01T00:00:00.000000Z"
+ * ```
  */
 export function cursorTime(ms: number): string {
   const date = new Date(ms);

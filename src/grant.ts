@@ -7,8 +7,7 @@
 
 import type { SqlDriver, SqlStatement } from "./driver.ts";
 import { toDatabaseError, ValidationError } from "./errors.ts";
-import { DEFAULT_SCHEMA, quoteSchema } from "./schema.ts";
-import { describe } from "./serializer.ts";
+import { DEFAULT_SCHEMA, describe, quoteRole, quoteSchema } from "./validation.ts";
 
 /** The SQLSTATE the in-transaction checks raise when the role must not get runtime access. */
 const REFUSED = "HG001";
@@ -128,34 +127,6 @@ export async function grantRuntimeAccess(
     throw cause;
   }
   return { schema, role, sql };
-}
-
-/**
- * Checks a role name and double-quotes it for SQL: any name PostgreSQL allows (1 to 63 bytes,
- * no NUL), except `public` (every role) and the reserved `pg_` prefix.
- *
- * @param role The name, exactly as the role was created (`CREATE ROLE App` creates `app`).
- * @returns The quoted name, such as `"heph_app"`.
- * @throws {ValidationError} When it is not a name a runtime role may have.
- */
-export function quoteRole(role: unknown): string {
-  if (typeof role !== "string" || role === "") {
-    throw new ValidationError(`Invalid role: expected a non-empty string, got ${describe(role)}`);
-  }
-  const bytes = new TextEncoder().encode(role).length;
-  if (role.includes("\u0000") || !role.isWellFormed() || bytes > 63) {
-    throw new ValidationError(
-      `Invalid role: ${describe(role)} is not a PostgreSQL role name (1 to 63 bytes, no NUL)`,
-    );
-  }
-  if (role === "public" || role === "none" || role.startsWith("pg_")) {
-    throw new ValidationError(
-      `Invalid role: ${describe(role)} is reserved${
-        role === "public" ? " (it means every role)" : ""
-      }; create a role of its own for the application`,
-    );
-  }
-  return `"${role.replaceAll('"', '""')}"`;
 }
 
 /** The DO block that refuses, inside the transaction, a role that must not get runtime access. */

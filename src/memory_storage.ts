@@ -6,11 +6,20 @@
  */
 
 import { cursorMicros, cursorTime, decodeCursor, encodeCursor } from "./cursor.ts";
-import { ConflictError, CorruptRecordError, LeaseConflictError } from "./errors.ts";
+import { ConflictError, LeaseConflictError } from "./errors.ts";
 import type { StoredInstance, WorkflowInstance } from "./instance.ts";
 import {
+  compareCodePoints,
+  comparePositions,
+  countGroupsOf,
+  decodeEntries,
+  decodeEntry,
+  liveLeaseOfAnother,
+  type MemoryEntry,
+} from "./memory_entry.ts";
+import { matchesFilter } from "./memory_filter.ts";
+import {
   type CheckedFilter,
-  matchesFilter,
   validateClaim,
   validateFilter,
   validateLease,
@@ -20,13 +29,7 @@ import {
   validateRead,
 } from "./options.ts";
 import { scanPages } from "./scan.ts";
-import {
-  decodeInstance,
-  type EncodedInstance,
-  encodeInstance,
-  encodeInstances,
-  validateId,
-} from "./serializer.ts";
+import { type EncodedInstance, encodeInstance, encodeInstances } from "./serializer.ts";
 import type {
   ClaimOptions,
   CountGroup,
@@ -44,17 +47,10 @@ import type {
   ScanOptions,
   Storage,
 } from "./storage.ts";
+import { validateId } from "./validation.ts";
 
 /** Reaches a MemoryStorage's rows, for {@linkcode storeForeignRow}. */
-let entriesOf: (storage: MemoryStorage) => Map<string, Entry>;
-
-interface Entry {
-  row: EncodedInstance;
-  revision: number;
-  insertedAt: number;
-  updatedAt: number;
-  lease: { owner: string; expiresAt: number } | null;
-}
+let entriesOf: (storage: MemoryStorage) => Map<string, MemoryEntry>;
 
 /**
  * Keeps instances in memory, encoded exactly as {@linkcode PgStorage} stores them: the same
@@ -71,7 +67,7 @@ interface Entry {
  * ```
  */
 export class MemoryStorage implements Storage {
-  #entries = new Map<string, Entry>();
+  #entries = new Map<string, MemoryEntry>();
 
   static {
     entriesOf = (storage) => storage.#entries;
@@ -91,7 +87,7 @@ export class MemoryStorage implements Storage {
     return attempt(() => {
       validateRead(options);
       const entry = this.#entries.get(validateId(id));
-      return entry ? decode<I>(entry) : null;
+      return entry ? decodeEntry<I>(entry) : null;
     });
   }
 
@@ -158,7 +154,7 @@ export class MemoryStorage implements Storage {
   ): Promise<StoredInstance<I>[]> {
     return attempt(() => {
       validateRead(options);
-      return this.#matching(validateFilter(filter)).map(decode<I>);
+      return this.#matching(validateFilter(filter)).map(decodeEntry<I>);
     });
   }
 
@@ -183,7 +179,11 @@ export class MemoryStorage implements Storage {
       if (descending) matching.reverse();
       const rest = matching.filter((entry) =>
         after === null ||
-        sign * compare([BigInt(entry.insertedAt) * 1000n, entry.row.id], [afterMicros, after.id]) >
+        sign *
+              comparePositions([BigInt(entry.insertedAt) * 1000n, entry.row.id], [
+                afterMicros,
+                after.id,
+              ]) >
           0
       );
       const items = rest.slice(0, limit);
@@ -191,8 +191,8 @@ export class MemoryStorage implements Storage {
       const nextCursor = last
         ? encodeCursor({ insertedAt: cursorTime(last.insertedAt), id: last.row.id })
         : null;
-      if (!skipCorrupt) return { items: items.map(decode<I>), nextCursor };
-      const { healthy, corrupt } = decodeEach<I>(items);
+      if (!skipCorrupt) return { items: items.map(decodeEntry<I>), nextCursor };
+      const { healthy, corrupt } = decodeEntries<I>(items);
       return { items: healthy, nextCursor, corrupt };
     });
   }
@@ -236,34 +236,7 @@ export class MemoryStorage implements Storage {
   countGroups(filter: InstanceFilter, options?: ReadOptions): Promise<CountGroup[]> {
     return attempt(() => {
       validateRead(options);
-      const groups = new Map<string, CountGroup>();
-      for (const { row } of this.#matching(validateFilter(filter))) {
-        const key = JSON.stringify([row.workflow, row.workflowVersion, row.status]);
-        const group = groups.get(key);
-        if (group) group.count++;
-        else {
-          groups.set(key, {
-            workflow: row.workflow,
-            workflowVersion: row.workflowVersion,
-            status: row.status,
-            count: 1,
-          });
-        }
-      }
-      const byCodePoint = (a: string, b: string) => {
-        const [x, y] = [
-          Array.from(a, (c) => c.codePointAt(0)!),
-          Array.from(b, (c) => c.codePointAt(0)!),
-        ];
-        for (let i = 0; i < Math.min(x.length, y.length); i++) {
-          if (x[i] !== y[i]) return x[i] - y[i];
-        }
-        return x.length - y.length;
-      };
-      return [...groups.values()].sort((a, b) =>
-        byCodePoint(a.workflow, b.workflow) || a.workflowVersion - b.workflowVersion ||
-        byCodePoint(a.status, b.status)
-      );
+      return countGroupsOf(this.#matching(validateFilter(filter)));
     });
   }
 
@@ -284,7 +257,7 @@ export class MemoryStorage implements Storage {
         .filter((entry) => entry.lease === null || entry.lease.expiresAt <= now)
         .slice(0, limit);
       const lease = { owner, expiresAt: now + leaseMs };
-      const { healthy, corrupt } = decodeEach<I>(picked.map((entry) => ({ ...entry, lease })));
+      const { healthy, corrupt } = decodeEntries<I>(picked.map((entry) => ({ ...entry, lease })));
       // Like PgStorage: a claim that meets a corrupt row keeps no lease and throws.
       if (corrupt.length > 0) throw corrupt[0];
       for (const entry of picked) entry.lease = { ...lease };
@@ -333,7 +306,7 @@ export class MemoryStorage implements Storage {
       const { statusIn, olderThan, limit } = validatePrune(options);
       const doomed = [...this.#entries.values()]
         .filter((e) => statusIn.includes(e.row.status) && e.updatedAt < olderThan.getTime())
-        .sort((a, b) => a.updatedAt - b.updatedAt || compareIds(a.row.id, b.row.id))
+        .sort((a, b) => a.updatedAt - b.updatedAt || compareCodePoints(a.row.id, b.row.id))
         .slice(0, limit);
       for (const entry of doomed) this.#entries.delete(entry.row.id);
       return doomed.length;
@@ -342,7 +315,7 @@ export class MemoryStorage implements Storage {
 
   #write(row: EncodedInstance, now: number): number {
     const existing = this.#entries.get(row.id);
-    const entry: Entry = existing
+    const entry: MemoryEntry = existing
       ? {
         ...existing,
         row: { ...row, workflowVersion: existing.row.workflowVersion },
@@ -354,7 +327,7 @@ export class MemoryStorage implements Storage {
     return entry.revision;
   }
 
-  #matching(filter: CheckedFilter): Entry[] {
+  #matching(filter: CheckedFilter): MemoryEntry[] {
     return [...this.#entries.values()]
       .filter((entry) =>
         matchesFilter({
@@ -364,74 +337,14 @@ export class MemoryStorage implements Storage {
           context: () => JSON.parse(entry.row.state).context,
         }, filter)
       )
-      .sort((a, b) => a.insertedAt - b.insertedAt || compareIds(a.row.id, b.row.id));
+      .sort((a, b) => a.insertedAt - b.insertedAt || compareCodePoints(a.row.id, b.row.id));
   }
 
-  #heldBy(id: string, owner: string, now: number): Entry {
+  #heldBy(id: string, owner: string, now: number): MemoryEntry {
     const entry = this.#entries.get(id);
     if (entry?.lease?.owner === owner && entry.lease.expiresAt > now) return entry;
     throw new LeaseConflictError(id, owner, entry ? liveLeaseOfAnother(entry, owner, now) : null);
   }
-}
-
-function liveLeaseOfAnother(
-  entry: Entry,
-  owner: string,
-  now: number,
-): { owner: string; expiresAt: Date } | null {
-  const lease = entry.lease;
-  return lease && lease.owner !== owner && lease.expiresAt > now
-    ? { owner: lease.owner, expiresAt: new Date(lease.expiresAt) }
-    : null;
-}
-
-/** Decodes every entry, keeping the healthy instances and the corrupt rows' errors apart. */
-function decodeEach<I extends object>(
-  entries: Entry[],
-): { healthy: StoredInstance<I>[]; corrupt: CorruptRecordError[] } {
-  const healthy: StoredInstance<I>[] = [];
-  const corrupt: CorruptRecordError[] = [];
-  for (const entry of entries) {
-    try {
-      healthy.push(decode<I>(entry));
-    } catch (error) {
-      if (!(error instanceof CorruptRecordError)) throw error;
-      corrupt.push(error);
-    }
-  }
-  return { healthy, corrupt };
-}
-
-/** Decodes an entry as the caller's type: `I` is the caller's promise, as on PostgreSQL. */
-function decode<I extends object>(entry: Entry): StoredInstance<I> {
-  return decodeInstance({
-    id: entry.row.id,
-    workflow: entry.row.workflow,
-    workflow_version: entry.row.workflowVersion,
-    status: entry.row.status,
-    state: entry.row.state,
-    revision: entry.revision,
-    inserted_at: entry.insertedAt,
-    updated_at: entry.updatedAt,
-    lease_owner: entry.lease?.owner ?? null,
-    lease_expires_at: entry.lease?.expiresAt ?? null,
-  }) as StoredInstance<I>;
-}
-
-/** Orders [epoch microseconds, id] positions: time, then id. */
-function compare(a: [bigint, string], b: [bigint, string]): number {
-  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : compareIds(a[1], b[1]);
-}
-
-/** Orders ids by code point, as PostgreSQL's `COLLATE "C"` does (UTF-8 byte order). */
-function compareIds(a: string, b: string): number {
-  const x = [...a];
-  const y = [...b];
-  for (let i = 0; i < Math.min(x.length, y.length); i++) {
-    const d = x[i].codePointAt(0)! - y[i].codePointAt(0)!;
-    if (d !== 0) return d;
-  }
-  return x.length - y.length;
 }
 
 function attempt<T>(work: () => T): Promise<T> {
@@ -449,6 +362,16 @@ function attempt<T>(work: () => T): Promise<T> {
  *
  * @param storage The store.
  * @param row The columns: `state` as JSON text, anything at all in the others.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStorage } from "@heph/pg";
+ * import { storeForeignRow } from "./memory_storage.ts";
+ *
+ * const storage = new MemoryStorage();
+ * storeForeignRow(storage, { id: "bad::1", state: "not json" });
+ * await storage.get("bad::1").catch((error) => error.name); // "CorruptRecordError"
+ * ```
  */
 export function storeForeignRow(
   storage: MemoryStorage,

@@ -9,18 +9,21 @@
  * @module
  */
 
-import type { SqlDriver, SqlStatement } from "./driver.ts";
+import type { SqlDriver } from "./driver.ts";
 import { MigrationError, toDatabaseError, ValidationError } from "./errors.ts";
-import { DEFAULT_SCHEMA, quoteSchema } from "./schema.ts";
-import { describe } from "./serializer.ts";
+import {
+  bookkeepingTable,
+  checkMigrations,
+  DISTRIBUTED,
+  distributionStatement,
+  fillSchema,
+  migrationTransaction,
+  REFUSED,
+  sha256,
+} from "./migration_sql.ts";
+import { DEFAULT_SCHEMA, describe, quoteSchema } from "./validation.ts";
 import { MIGRATIONS } from "../migrations/mod.ts";
 import type { Migration } from "../migrations/migration.ts";
-
-const TAG = "$heph_migration$";
-const SQL_TAG = "$heph_sql$";
-const DONE_SETTING = "heph.migrated";
-/** The SQLSTATE the consistency check raises (a class of our own). */
-const REFUSED = "HM001";
 
 /**
  * Options of {@linkcode migrate}.
@@ -185,13 +188,13 @@ export async function migrate(
     const steps = plannedSteps(migrations, new Set(status.applied.map((a) => a.version)), target);
     const sql = steps.map((step) => {
       const migration = migrations.find((m) => m.version === step.version)!;
-      return fill(step.direction === "up" ? migration.up : migration.down, quoted).trim();
+      return fillSchema(step.direction === "up" ? migration.up : migration.down, quoted).trim();
     });
-    if (distribute) sql.push(distribution(quoted, schema));
+    if (distribute) sql.push(distributionStatement(quoted, schema));
     return { schema, version: target, steps, sql };
   }
   const statements = migrationTransaction(quoted, schema, migrations, checksums, target);
-  if (distribute) statements.splice(-1, 0, { text: distribution(quoted, schema) });
+  if (distribute) statements.splice(-1, 0, { text: distributionStatement(quoted, schema) });
   let results;
   try {
     results = await driver.transaction(statements);
@@ -305,83 +308,6 @@ function plannedSteps(
   ];
 }
 
-function migrationTransaction(
-  quoted: string,
-  schema: string,
-  migrations: readonly Migration[],
-  checksums: string[],
-  target: number,
-): SqlStatement[] {
-  const table = `${quoted}.heph_migrations`;
-  const latest = migrations.at(-1)?.version ?? 0;
-  const known = migrations.length === 0
-    ? "SELECT NULL::integer, NULL::text WHERE false"
-    : `VALUES ${migrations.map((m, i) => `(${m.version}, '${checksums[i]}')`).join(", ")}`;
-  const guarded = (m: Migration, up: boolean, record: string) =>
-    `DO ${TAG} BEGIN
-  IF ${up ? "NOT " : ""}EXISTS (SELECT 1 FROM ${table} WHERE version = ${m.version}) THEN
-    ${
-      splitStatements(fill(up ? m.up : m.down, quoted)).map((sql) =>
-        `EXECUTE ${SQL_TAG}${sql}${SQL_TAG};`
-      ).join("\n    ")
-    }
-    ${record}
-    ${mark(up ? String(m.version) : `-${m.version}`)}
-  END IF;
-END ${TAG}`;
-  const steps = migrations.map((m, i) =>
-    m.version <= target
-      ? guarded(
-        m,
-        true,
-        `INSERT INTO ${table} (version, name, checksum) VALUES (${m.version}, '${m.name}', '${
-          checksums[i]
-        }');`,
-      )
-      : guarded(m, false, `DELETE FROM ${table} WHERE version = ${m.version};`)
-  );
-  const downs = steps.filter((_, i) => migrations[i].version > target).reverse();
-  const ups = steps.filter((_, i) => migrations[i].version <= target);
-  return [
-    // READ COMMITTED whatever the server's default: each guard must see what a migrator that
-    // held the lock before us committed.
-    { text: "SET TRANSACTION ISOLATION LEVEL READ COMMITTED" },
-    {
-      text: `SELECT pg_advisory_xact_lock(hashtext('@heph/pg migrate'), hashtext($1))`,
-      params: [schema],
-    },
-    { text: `CREATE SCHEMA IF NOT EXISTS ${quoted}` },
-    { text: bookkeepingTable(table) },
-    {
-      text: `DO ${TAG} DECLARE bad record; BEGIN
-  SELECT a.version, a.name INTO bad FROM ${table} a
-    LEFT JOIN (${known}) AS k(version, checksum) ON k.version = a.version
-   WHERE k.checksum IS DISTINCT FROM a.checksum ORDER BY a.version LIMIT 1;
-  IF bad.version > ${latest} THEN
-    RAISE EXCEPTION 'Schema % is at version %, newer than this release knows (${latest})', '${schema}', bad.version
-      USING ERRCODE = '${REFUSED}';
-  ELSIF bad.version IS NOT NULL THEN
-    RAISE EXCEPTION 'Checksum mismatch for applied migration % (%) in schema ${schema}: it was changed after it was applied', bad.version, bad.name
-      USING ERRCODE = '${REFUSED}';
-  END IF;
-END ${TAG}`,
-    },
-    ...downs.map((text) => ({ text })),
-    ...ups.map((text) => ({ text })),
-    { text: `SELECT coalesce(current_setting('${DONE_SETTING}', true), '') AS done` },
-  ];
-}
-
-/** The table recording each applied migration with the sha256 of its `up` SQL. */
-function bookkeepingTable(table: string): string {
-  return `CREATE TABLE IF NOT EXISTS ${table} (
-  version integer PRIMARY KEY,
-  name text NOT NULL,
-  checksum text NOT NULL,
-  applied_at timestamptz NOT NULL DEFAULT now()
-)`;
-}
-
 /**
  * The whole SQL script that {@linkcode migrate} would run on an empty database (or on one at
  * version `from`), bookkeeping included, for teams who apply migrations with their own tool (psql, Flyway, Atlas…). Applied
@@ -419,7 +345,7 @@ export async function migrationScript(
     `${bookkeepingTable(table)};`,
   ];
   for (const m of migrations.filter((m) => m.version > from && m.version <= target)) {
-    const body = fill(m.up, quoted).trim();
+    const body = fillSchema(m.up, quoted).trim();
     lines.push(
       "",
       `-- up ${m.version} ${m.name}`,
@@ -452,113 +378,3 @@ function plan(
 
 /** The first version a table may be distributed at: every later migration suits Citus. */
 const DISTRIBUTABLE_FROM = 2;
-
-/** What a run that distributed the table notes among its steps. */
-const DISTRIBUTED = "distributed";
-
-/**
- * The statement that makes `workflow_instances` a distributed table on `id`, once: after the
- * migrations, under the same advisory lock and in the same transaction, so concurrent calls
- * distribute it exactly once. Refuses without Citus, and a table Citus already manages
- * otherwise (another column, or a reference table).
- */
-function distribution(quoted: string, schema: string): string {
-  const table = `${quoted}.workflow_instances`;
-  const literal = `'${table.replaceAll("'", "''")}'`;
-  const refuse = (why: string, args = "") =>
-    `RAISE EXCEPTION 'Cannot distribute ${table} of schema ${schema}: ${why}'${args} USING ERRCODE = '${REFUSED}'`;
-  return `DO ${TAG} DECLARE managed record; BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') THEN
-    ${refuse("the citus extension is not installed in this database (CREATE EXTENSION citus)")};
-  END IF;
-  EXECUTE 'SELECT citus_table_type AS kind, distribution_column AS key FROM citus_tables
-    WHERE table_name = ${literal.replaceAll("'", "''")}::regclass' INTO managed;
-  IF managed.kind IS NULL THEN
-    PERFORM create_distributed_table(${literal}, 'id');
-    ${mark(DISTRIBUTED)}
-  ELSIF managed.kind <> 'distributed' OR managed.key <> 'id' THEN
-    ${
-    refuse(
-      "Citus already manages it as a % table (distribution column %), not distributed by id",
-      ", managed.kind, managed.key",
-    )
-  };
-  END IF;
-END ${TAG}`;
-}
-
-function mark(entry: string): string {
-  return `PERFORM set_config('${DONE_SETTING}', coalesce(current_setting('${DONE_SETTING}', true), '') || ' ${entry}', true);`;
-}
-
-/**
- * Splits SQL into its statements, at semicolons outside quotes, dollar quotes and comments.
- * Each runs as an EXECUTE of its own: Citus forwards the text of a DDL statement on a
- * distributed table to its workers, and refuses a text holding several commands.
- *
- * @param sql One migration's SQL.
- * @returns Its statements, trimmed, without the semicolons between them.
- *
- * @example
- * ```ts
- * import { splitStatements } from "./migrate.ts";
- *
- * splitStatements("CREATE INDEX a ON t (x); DO $$ BEGIN PERFORM 1; END $$;"); // 2 statements
- * ```
- */
-export function splitStatements(sql: string): string[] {
-  const statements: string[] = [];
-  let start = 0;
-  let i = 0;
-  const skipTo = (end: string, from: number) => {
-    const at = sql.indexOf(end, from);
-    return at === -1 ? sql.length : at + end.length;
-  };
-  while (i < sql.length) {
-    const c = sql[i];
-    if (c === "'" || c === '"') {
-      // A doubled quote continues the string; E'…' strings also escape with a backslash.
-      const escapes = c === "'" && /[eE]/.test(sql[i - 1] ?? "") &&
-        !/[\w$]/.test(sql[i - 2] ?? "");
-      for (i++; i < sql.length; i++) {
-        if (escapes && sql[i] === "\\") i++;
-        else if (sql[i] === c && sql[i + 1] === c) i++;
-        else if (sql[i] === c) break;
-      }
-      i++;
-    } else if (c === "-" && sql[i + 1] === "-") i = skipTo("\n", i);
-    else if (c === "/" && sql[i + 1] === "*") i = skipTo("*/", i + 2);
-    else if (c === "$" && !/[\w$]/.test(sql[i - 1] ?? "")) {
-      const tag = /^\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/.exec(sql.slice(i))?.[0];
-      i = tag ? skipTo(tag, i + tag.length) : i + 1;
-    } else if (c === ";") {
-      statements.push(sql.slice(start, i));
-      start = ++i;
-    } else i++;
-  }
-  statements.push(sql.slice(start));
-  return statements.map((text) => text.trim()).filter((text) => text !== "");
-}
-
-function fill(sql: string, quoted: string): string {
-  return sql.replaceAll("{schema}", quoted);
-}
-
-function checkMigrations(migrations: readonly Migration[]): readonly Migration[] {
-  migrations.forEach((m, i) => {
-    const problem = m.version !== i + 1
-      ? `has version ${m.version}, expected ${i + 1}`
-      : !/^[a-z0-9_]+$/.test(m.name)
-      ? "has a name that is not snake_case"
-      : [m.up, m.down].some((sql) => sql.includes(SQL_TAG) || sql.includes(TAG))
-      ? "contains a reserved dollar-quote tag"
-      : undefined;
-    if (problem) throw new MigrationError(`Migration ${i + 1} (${m.name}) ${problem}`);
-  });
-  return migrations;
-}
-
-async function sha256(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}

@@ -9,7 +9,7 @@ import type { SqlDriver } from "./driver.ts";
 import { ValidationError } from "./errors.ts";
 import { migrate } from "./migrate.ts";
 import { PgStorage, type PgStorageOptions } from "./pg_storage.ts";
-import { describe } from "./serializer.ts";
+import { describe } from "./validation.ts";
 
 /**
  * The options every driver's `openStorage` takes; each driver adds its client's own options.

@@ -6,14 +6,7 @@
 
 import { ValidationError } from "./errors.ts";
 import { INSTANCE_STATUSES, type InstanceStatus } from "./instance.ts";
-import { jsonContains } from "./json_contains.ts";
-import {
-  describe,
-  validateId,
-  validateStatus,
-  validateWorkflowName,
-  validateWorkflowVersion,
-} from "./serializer.ts";
+import { dateTimeValue, isPlainObject } from "./json_value.ts";
 import type {
   ClaimOptions,
   InstanceFilter,
@@ -21,12 +14,28 @@ import type {
   PageOptions,
   PruneOptions,
   ReadOptions,
-} from "./storage.ts";
-import { dateTimeValue, isPlainObject, TypedJsonWriter } from "./typed_json.ts";
+} from "./storage_options.ts";
+import { TypedJsonWriter } from "./typed_json.ts";
+import {
+  describe,
+  validateId,
+  validateOwner,
+  validateStatus,
+  validateWorkflowName,
+  validateWorkflowVersion,
+} from "./validation.ts";
 
 /**
  * A filter that passed {@linkcode validateFilter}: frozen, without `undefined` keys, statuses
  * deduplicated, and `contextContains` encoded as it is stored (`contextDocument`).
+ *
+ * @example
+ * ```ts
+ * import { type CheckedFilter, validateFilter } from "./options.ts";
+ *
+ * const filter: CheckedFilter = validateFilter({ contextContains: { initial: { at: new Date(0) } } });
+ * filter.contextDocument; // { initial: { at: "1970-01-01T00:00:00.000Z" } }
+ * ```
  */
 export interface CheckedFilter extends Readonly<InstanceFilter> {
   /** `contextContains` in its stored JSON form. */
@@ -93,6 +102,13 @@ const FILTER_KEYS = Object.keys(CHECKS);
  * @param extra Other keys the caller accepts alongside the filter (such as claim's `owner`).
  * @returns The checked filter.
  * @throws {ValidationError} On an unknown key or an invalid value.
+ *
+ * @example
+ * ```ts
+ * import { validateFilter } from "./options.ts";
+ *
+ * validateFilter({ status: "running", workflow: undefined }); // { status: "running" }
+ * ```
  */
 export function validateFilter(filter: unknown, extra: readonly string[] = []): CheckedFilter {
   if (!isPlainObject(filter)) {
@@ -127,57 +143,19 @@ function encodeContainment(value: unknown): unknown {
 }
 
 /**
- * What {@linkcode matchesFilter} looks at: an instance's columns and its stored context.
- */
-export interface FilterSubject {
-  /** The id. */
-  id: string;
-  /** The workflow name. */
-  workflow: string;
-  /** The workflow version. */
-  workflowVersion: number;
-  /** The status. */
-  status: InstanceStatus;
-  /** First stored, epoch milliseconds. */
-  insertedAt: number;
-  /** Last stored, epoch milliseconds. */
-  updatedAt: number;
-  /** The stored context in its JSON form, computed only when a containment needs it. */
-  context: () => unknown;
-}
-
-/**
- * Whether an instance satisfies a checked filter, with the semantics of PgStorage's SQL (used
- * by {@linkcode MemoryStorage}).
- *
- * @param subject The instance's columns and stored context.
- * @param filter A filter returned by {@linkcode validateFilter}.
- * @returns True when every key holds.
- */
-export function matchesFilter(subject: FilterSubject, filter: CheckedFilter): boolean {
-  return (filter.id === undefined || subject.id === filter.id) &&
-    (filter.idPrefix === undefined || subject.id.startsWith(filter.idPrefix)) &&
-    (filter.status === undefined || subject.status === filter.status) &&
-    (filter.statusIn === undefined || filter.statusIn.includes(subject.status)) &&
-    (filter.workflow === undefined || subject.workflow === filter.workflow) &&
-    (filter.workflowVersion === undefined ||
-      subject.workflowVersion === filter.workflowVersion) &&
-    (filter.workflowFamily === undefined || subject.workflow.startsWith(filter.workflowFamily)) &&
-    (filter.updatedBefore === undefined || subject.updatedAt < filter.updatedBefore.getTime()) &&
-    (filter.updatedAfter === undefined || subject.updatedAt > filter.updatedAfter.getTime()) &&
-    (filter.insertedBefore === undefined ||
-      subject.insertedAt < filter.insertedBefore.getTime()) &&
-    (filter.insertedAfter === undefined || subject.insertedAt > filter.insertedAfter.getTime()) &&
-    (filter.contextDocument === undefined ||
-      jsonContains(subject.context(), filter.contextDocument));
-}
-
-/**
  * Checks a put's `expectedRevision`: absent, or a non-negative integer.
  *
  * @param value The option as given.
  * @returns The revision, or undefined when absent.
  * @throws {ValidationError} When it is not a non-negative integer.
+ *
+ * @example
+ * ```ts
+ * import { validateExpectedRevision } from "./options.ts";
+ *
+ * validateExpectedRevision(0); // 0
+ * validateExpectedRevision(undefined); // undefined
+ * ```
  */
 export function validateExpectedRevision(value: unknown): number | undefined {
   if (value === undefined) return undefined;
@@ -187,11 +165,6 @@ export function validateExpectedRevision(value: unknown): number | undefined {
     );
   }
   return value;
-}
-
-/** Checks a lease owner: 1 to 255 characters of storable text. */
-export function validateOwner(value: unknown): string {
-  return validateWorkflowName(value, "owner");
 }
 
 const MAX_LEASE_MS = 86_400_000;
@@ -232,6 +205,13 @@ function optionsObject(
  * @param options As given (undefined for none).
  * @returns The expected revision and owner, each undefined when absent.
  * @throws {ValidationError} On an unknown key or an invalid value.
+ *
+ * @example
+ * ```ts
+ * import { validatePut } from "./options.ts";
+ *
+ * validatePut({ expectedRevision: 3 }); // { expectedRevision: 3, owner: undefined }
+ * ```
  */
 export function validatePut(
   options: unknown,
@@ -251,6 +231,13 @@ export function validatePut(
  * @param options As given.
  * @returns The owner, lease duration, limit, and the checked filter.
  * @throws {ValidationError} On a bad owner, duration, limit or filter.
+ *
+ * @example
+ * ```ts
+ * import { validateClaim } from "./options.ts";
+ *
+ * validateClaim({ owner: "worker-1", leaseMs: 30_000, status: "waiting" }).limit; // 1
+ * ```
  */
 export function validateClaim(
   options: ClaimOptions,
@@ -271,6 +258,13 @@ export function validateClaim(
  * @param withDuration Whether `leaseMs` is required.
  * @returns The owner and the duration (0 when not required).
  * @throws {ValidationError} On a bad owner or duration.
+ *
+ * @example
+ * ```ts
+ * import { validateLease } from "./options.ts";
+ *
+ * validateLease({ owner: "worker-1" }, false); // { owner: "worker-1", leaseMs: 0 }
+ * ```
  */
 export function validateLease(
   options: LeaseOptions | { owner: string },
@@ -289,6 +283,13 @@ export function validateLease(
  * @param options As given.
  * @returns The limit and the cursor, or null.
  * @throws {ValidationError} On a bad limit or a cursor that is not a string.
+ *
+ * @example
+ * ```ts
+ * import { validatePage } from "./options.ts";
+ *
+ * validatePage({ limit: 10, order: "desc" }).descending; // true
+ * ```
  */
 export function validatePage(
   options: PageOptions,
@@ -360,6 +361,13 @@ function fromPrimary(value: unknown): boolean {
  * @param options As given.
  * @returns The statuses, the moment and the limit.
  * @throws {ValidationError} On bad statuses, a missing or invalid `olderThan`, or a bad limit.
+ *
+ * @example
+ * ```ts
+ * import { validatePrune } from "./options.ts";
+ *
+ * validatePrune({ olderThan: new Date(0) }).statusIn; // ["completed", "failed"]
+ * ```
  */
 export function validatePrune(
   options: PruneOptions,

@@ -31,14 +31,8 @@ import { compileFilter, statements, timestampParam } from "./pg_sql.ts";
 import { scanPages } from "./scan.ts";
 import { statementName } from "./statement_name.ts";
 import { DEFAULT_SCHEMA, quoteSchema } from "./schema.ts";
-import {
-  decodeInstance,
-  describe,
-  encodeInstance,
-  encodeInstances,
-  type InstanceRow,
-  validateId,
-} from "./serializer.ts";
+import { decodeInstance, encodeInstance, encodeInstances, type InstanceRow } from "./serializer.ts";
+import { describe, validateId } from "./validation.ts";
 import type {
   ClaimOptions,
   CountGroup,

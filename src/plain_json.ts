@@ -25,6 +25,14 @@ const CHECK_DEPTH = 32;
  * @param value Any value.
  * @param budget How many levels of nesting the encoder still allows here.
  * @returns `true` when `JSON.stringify(value)` is already the stored form.
+ *
+ * @example
+ * ```ts
+ * import { isPlainJson } from "./plain_json.ts";
+ *
+ * isPlainJson({ a: [1, "x", null] }, 1000); // true
+ * isPlainJson({ at: new Date() }, 1000); // false
+ * ```
  */
 export function isPlainJson(value: unknown, budget: number): boolean {
   return plain(value, Math.min(CHECK_DEPTH, budget));

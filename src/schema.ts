@@ -1,28 +1,8 @@
 /**
- * Schema names: checked once, quoted once.
+ * Schema names: checked once, quoted once, in `validation.ts` with the other identifiers;
+ * re-exported here for the modules that import them from this path.
  *
  * @module
  */
 
-import { ValidationError } from "./errors.ts";
-import { describe } from "./serializer.ts";
-
-/** The schema used when none is given. */
-export const DEFAULT_SCHEMA = "public";
-
-/**
- * Checks a schema name (lowercase letters, digits and `_`, not starting with a digit, at most 63 characters) and returns it
- * double-quoted for use in SQL.
- *
- * @param schema The name.
- * @returns The quoted name, such as `"tenant_a"`.
- * @throws {ValidationError} When the name is not a lowercase identifier.
- */
-export function quoteSchema(schema: unknown): string {
-  if (typeof schema !== "string" || !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
-    throw new ValidationError(
-      `Invalid schema: ${describe(schema)} is not a lowercase identifier of at most 63 characters`,
-    );
-  }
-  return `"${schema}"`;
-}
+export { DEFAULT_SCHEMA, quoteSchema } from "./validation.ts";

@@ -6,17 +6,19 @@
  * plus the annotations `[[["at"],"Date"],[["n"],"bigint"]]`. Plain JSON data gets no annotation
  * at all, so JSONB containment queries see exactly the values the user wrote.
  *
+ * This module writes; `typed_json_reader.ts` applies the annotations on the way back.
+ *
  * @module
  */
 
-import { decodeBase64, encodeBase64 } from "./base64.ts";
-import { CorruptRecordError, SerializationError } from "./errors.ts";
+import { encodeBase64 } from "./base64.ts";
+import { SerializationError } from "./errors.ts";
+import { dateTimeValue, defineOwn, isStorableText } from "./json_value.ts";
+import { formatPath, type JsonPath } from "./json_path.ts";
 import { isPlainJson } from "./plain_json.ts";
 
-/**
- * Where a value sits: object keys and array indexes from the root of the stored document.
- */
-export type JsonPath = (string | number)[];
+/** Paths live in `json_path.ts`; re-exported for the modules and tests that import them here. */
+export { formatPath, type JsonPath };
 
 /**
  * One annotation: the path of a stored value, the type it had, and for renamed keys the
@@ -25,11 +27,31 @@ export type JsonPath = (string | number)[];
  * Tags: `undefined`, `NaN`, `Infinity`, `-Infinity`, `-0`, `Date`, `bigint`, `string`
  * (a string PostgreSQL refuses raw, stored JSON-escaped), `Set`, `Map` (stored as `[key, value]`
  * pairs), `Uint8Array` (base64), `keys` (an object whose keys were escaped).
+ *
+ * @example
+ * ```ts
+ * import type { TypeAnnotation } from "./typed_json.ts";
+ *
+ * const annotation: TypeAnnotation = [["context", "initial", "at"], "Date"];
+ * ```
  */
 export type TypeAnnotation =
   | [path: JsonPath, tag: string]
   | [path: JsonPath, tag: "keys", renamed: [stored: string, original: string][]]
   | [path: JsonPath, tag: "holes", runs: [start: number, count: number][]];
+
+/**
+ * The key of a stored document that holds its annotations (see {@linkcode TypeAnnotation}),
+ * present only when there is one.
+ *
+ * @example
+ * ```ts
+ * import { TYPES_KEY } from "./typed_json.ts";
+ *
+ * TYPES_KEY; // "$types"
+ * ```
+ */
+export const TYPES_KEY = "$types";
 
 /** Date's own methods, as they were when this module loaded. */
 const DATE_TO_ISO = Date.prototype.toISOString;
@@ -53,7 +75,16 @@ function throws(work: () => unknown): boolean {
   }
 }
 
-/** How many holes one array may have: each is stored as a `null` (5 bytes of JSON). */
+/**
+ * How many holes one array may have: each is stored as a `null` (5 bytes of JSON).
+ *
+ * @example
+ * ```ts
+ * import { MAX_ARRAY_HOLES } from "./typed_json.ts";
+ *
+ * MAX_ARRAY_HOLES; // 1000000
+ * ```
+ */
 export const MAX_ARRAY_HOLES = 1_000_000;
 /**
  * Arrays at least this long are first checked for plain JSON data as a whole (bench/ANALYSIS.md:
@@ -73,6 +104,15 @@ const MAX_DEPTH = 1000;
  * Uint8Array (subclasses such as Buffer included: they would come back as their base class),
  * cycles, and nesting deeper than 1000 levels, with a {@linkcode SerializationError} naming
  * the path.
+ *
+ * @example
+ * ```ts
+ * import { TypedJsonWriter } from "./typed_json.ts";
+ *
+ * const writer = new TypedJsonWriter();
+ * JSON.stringify(writer.encode({ at: new Date(0), n: 1n }, [])); // '{"at":"1970-01-01T00:00:00.000Z","n":"1"}'
+ * writer.annotations; // [[["at"], "Date"], [["n"], "bigint"]]
+ * ```
  */
 export class TypedJsonWriter {
   /** The annotations, children before their containers. */
@@ -184,7 +224,7 @@ export class TypedJsonWriter {
         // The ISO string from the time value, or null for an invalid date, made here rather than
         // by JSON.stringify: a replaced toJSON, toISOString or valueOf could give anything, and a Date in its input takes V8's
         // JSON.stringify off its fast path (measured: 2 KB encodes ~8% faster).
-        return Number.isNaN(DATE_GET_TIME.call(value)) ? null : DATE_TO_ISO.call(value);
+        return Number.isNaN(dateTimeValue(value)) ? null : DATE_TO_ISO.call(value);
       }
       if (proto === Map.prototype) {
         if (Reflect.ownKeys(value).length > 0) this.#refuseExtraKeys(value, 0);
@@ -287,19 +327,18 @@ export class TypedJsonWriter {
     const keys = Object.keys(object);
     let out: Record<string, unknown> | undefined;
     let unstorable: string[] | undefined;
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i];
+    for (const key of keys) {
       if (this.#checkText && !isStorableText(key)) {
         (unstorable ??= []).push(key);
-        out ??= copyKeys(object, keys, i);
+        out ??= copyKeysBefore(object, keys, key);
         continue;
       }
       const item = object[key];
       const encoded = this.#child(key, item);
-      if (out) define(out, key, encoded);
+      if (out) defineOwn(out, key, encoded);
       else if (encoded !== item) {
-        out = copyKeys(object, keys, i);
-        define(out, key, encoded);
+        out = copyKeysBefore(object, keys, key);
+        defineOwn(out, key, encoded);
       }
     }
     if (!unstorable) return out ?? object;
@@ -307,26 +346,11 @@ export class TypedJsonWriter {
     for (const key of unstorable) {
       let stored = escapeText(key);
       while (Object.hasOwn(out!, stored)) stored += "~";
-      define(out!, stored, this.#child(stored, object[key]));
+      defineOwn(out!, stored, this.#child(stored, object[key]));
       renamed.push([stored, escapeText(key)]);
     }
     this.annotations.push([this.#path.slice(), "keys", renamed]);
     return out!;
-  }
-}
-
-/**
- * The time value of a Date, read without calling anything the Date carries (its own or a
- * replaced prototype's `getTime`, `valueOf`, `toISOString`).
- *
- * @param value Anything.
- * @returns Epoch milliseconds; NaN for an invalid Date or a value that is not a Date.
- */
-export function dateTimeValue(value: unknown): number {
-  try {
-    return DATE_GET_TIME.call(value);
-  } catch {
-    return NaN;
   }
 }
 
@@ -335,218 +359,20 @@ function isArrayIndex(key: string): boolean {
   return /^(?:0|[1-9]\d{0,9})$/.test(key) && Number(key) < 4294967295;
 }
 
-/** A new object holding the first `count` keys of `object`, unchanged. */
-function copyKeys(
+/** A new object holding the keys of `object` listed before `stop` in `keys`, unchanged. */
+function copyKeysBefore(
   object: Record<string, unknown>,
   keys: string[],
-  count: number,
+  stop: string,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (let i = 0; i < count; i++) define(out, keys[i], object[keys[i]]);
-  return out;
-}
-
-/**
- * Formats a path for messages: `context.initial.items[0]["a b"]`.
- *
- * @param path The path.
- * @returns Its readable form.
- */
-export function formatPath(path: JsonPath): string {
-  let out = "";
-  for (const part of path) {
-    if (typeof part === "number") out += `[${part}]`;
-    else if (/^[A-Za-z_$][\w$]*$/.test(part)) out += out === "" ? part : `.${part}`;
-    else out += `[${JSON.stringify(part)}]`;
+  for (const key of keys) {
+    if (key === stop) break;
+    defineOwn(out, key, object[key]);
   }
   return out;
-}
-
-/**
- * Whether PostgreSQL's jsonb accepts the string as it is: no NUL and no lone surrogate.
- *
- * @param text The string.
- * @returns True when it can be stored raw.
- */
-export function isStorableText(text: string): boolean {
-  return !text.includes("\u0000") && text.isWellFormed();
 }
 
 function escapeText(text: string): string {
   return JSON.stringify(text).slice(1, -1);
-}
-
-function unescapeText(stored: unknown): string {
-  if (typeof stored !== "string") throw new TypeError("bad escaped text");
-  const text: unknown = JSON.parse(`"${stored}"`);
-  if (typeof text !== "string") throw new TypeError("bad escaped text");
-  return text;
-}
-
-/** Sets an own data property; `__proto__` included, without ever touching a prototype. */
-function define(target: Record<string, unknown>, key: string, value: unknown): void {
-  if (key !== "__proto__") target[key] = value;
-  else {Object.defineProperty(target, key, {
-      value,
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });}
-}
-
-/**
- * Applies annotations to a parsed document in place, restoring the original values.
- * The document and its annotations are untrusted: a bad path, tag or value throws a
- * {@linkcode CorruptRecordError} naming `id`, and no prototype is ever touched.
- *
- * @param root The parsed document (a plain object).
- * @param annotations The annotations, as stored (checked here).
- * @param id The record's id, for errors.
- */
-export function applyAnnotations(
-  root: Record<string, unknown>,
-  annotations: unknown,
-  id: string,
-): void {
-  if (!Array.isArray(annotations)) {
-    throw new CorruptRecordError(id, "type annotations are not a list");
-  }
-  for (const annotation of annotations) {
-    if (
-      !Array.isArray(annotation) || !Array.isArray(annotation[0]) || annotation[0].length === 0 ||
-      typeof annotation[1] !== "string"
-    ) {
-      throw new CorruptRecordError(id, `malformed type annotation ${safeJson(annotation)}`);
-    }
-    const path = annotation[0] as unknown[];
-    let parent: unknown = root;
-    for (let i = 0; i < path.length - 1; i++) parent = child(parent, path[i], id, path);
-    const last = path[path.length - 1];
-    const stored = child(parent, last, id, path);
-    let revived: unknown;
-    try {
-      revived = revive(annotation[1], stored, annotation[2]);
-    } catch (error) {
-      const detail = `bad ${annotation[1]} value at ${describePath(path)}`;
-      throw new CorruptRecordError(id, detail, { cause: error });
-    }
-    (parent as Record<string | number, unknown>)[last as string | number] = revived;
-  }
-}
-
-function describePath(path: unknown[]): string {
-  return formatPath(path.filter((p) => typeof p === "string" || typeof p === "number") as JsonPath);
-}
-
-function child(container: unknown, key: unknown, id: string, path: unknown[]): unknown {
-  if (Array.isArray(container)) {
-    if (typeof key === "number" && Number.isInteger(key) && key >= 0 && key < container.length) {
-      return container[key];
-    }
-  } else if (isPlainObject(container) && typeof key === "string" && Object.hasOwn(container, key)) {
-    return container[key];
-  }
-  throw new CorruptRecordError(id, `type annotation points nowhere: ${describePath(path)}`);
-}
-
-/**
- * Whether a value is a plain object (an object literal or `JSON.parse` result).
- *
- * @param value Anything.
- * @returns True for plain objects, false for arrays, null, and class instances.
- */
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
-const NUMBERS: Record<string, number> = { NaN: NaN, Infinity: Infinity, "-Infinity": -Infinity };
-
-function revive(tag: string, stored: unknown, extra: unknown): unknown {
-  switch (tag) {
-    case "undefined":
-      expect(stored === null);
-      return undefined;
-    case "NaN":
-    case "Infinity":
-    case "-Infinity":
-      expect(stored === null);
-      return NUMBERS[tag];
-    case "-0":
-      expect(stored === 0);
-      return -0;
-    case "Date": {
-      if (stored === null) return new Date(NaN);
-      expect(typeof stored === "string");
-      const date = new Date(stored as string);
-      expect(!Number.isNaN(date.getTime()));
-      return date;
-    }
-    case "bigint":
-      expect(typeof stored === "string" && /^-?\d+$/.test(stored));
-      return BigInt(stored as string);
-    case "string":
-      return unescapeText(stored);
-    case "Set":
-      expect(Array.isArray(stored));
-      return new Set(stored as unknown[]);
-    case "Map":
-      expect(Array.isArray(stored) && stored.every((e) => Array.isArray(e) && e.length === 2));
-      return new Map(stored as [unknown, unknown][]);
-    case "Uint8Array":
-      expect(typeof stored === "string");
-      return decodeBase64(stored as string);
-    case "keys":
-      return renameKeys(stored, extra);
-    case "holes":
-      return punchHoles(stored, extra);
-    default:
-      throw new TypeError(`unknown type tag ${JSON.stringify(tag)}`);
-  }
-}
-
-function renameKeys(stored: unknown, renamed: unknown): Record<string, unknown> {
-  expect(isPlainObject(stored) && Array.isArray(renamed));
-  const object = stored as Record<string, unknown>;
-  const originals = (renamed as unknown[]).map((entry) => {
-    expect(Array.isArray(entry) && entry.length === 2 && typeof entry[0] === "string");
-    const pair = entry as [string, unknown];
-    expect(Object.hasOwn(object, pair[0]));
-    return [pair[0], unescapeText(pair[1])] as const;
-  });
-  const values = originals.map(([key]) => object[key]);
-  for (const [key] of originals) delete object[key];
-  originals.forEach(([, original], i) => define(object, original, values[i]));
-  return object;
-}
-
-function punchHoles(stored: unknown, runs: unknown): unknown[] {
-  expect(Array.isArray(stored) && Array.isArray(runs));
-  const array = stored as unknown[];
-  for (const run of runs as unknown[]) {
-    expect(Array.isArray(run) && run.length === 2);
-    const [start, count] = run as [unknown, unknown];
-    expect(
-      Number.isSafeInteger(start) && Number.isSafeInteger(count) && (start as number) >= 0 &&
-        (count as number) >= 1 && (start as number) + (count as number) <= array.length,
-    );
-    for (let i = start as number; i < (start as number) + (count as number); i++) {
-      expect(array[i] === null);
-      delete array[i];
-    }
-  }
-  return array;
-}
-
-function expect(condition: boolean): void {
-  if (!condition) throw new TypeError("value does not match its type annotation");
-}
-
-function safeJson(value: unknown): string {
-  try {
-    return JSON.stringify(value)?.slice(0, 120) ?? String(value);
-  } catch {
-    return String(value);
-  }
 }

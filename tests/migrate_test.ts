@@ -33,12 +33,14 @@ Deno.test("migrate()", async (t) => {
         result.steps,
         MIGRATIONS.map(({ version, name }) => ({ version, name, direction: "up" })),
       );
-      assert.equal(result.steps[0].name, "create_workflow_instances");
+      assert.equal(result.steps.at(0)?.name, "create_workflow_instances");
       assert.ok(await tableExists());
       const status = await migrationStatus(driver, { schema: db.schema });
       assert.equal(status.version, latest);
       assert.deepEqual(status.pending, []);
-      assert.match(status.applied[0].checksum, /^[0-9a-f]{64}$/);
+      const [first] = status.applied;
+      assert.ok(first, "no migration applied");
+      assert.match(first.checksum, /^[0-9a-f]{64}$/);
       assert.ok(status.applied.every((a) => a.checksumMatches));
     });
 
@@ -67,7 +69,10 @@ Deno.test("migrate()", async (t) => {
       const schema = `${db.schema}_dry`;
       const plan = await migrate(driver, { schema, dryRun: true });
       assert.deepEqual(plan.steps.map((s) => s.version), versions);
-      assert.match(plan.sql[0], new RegExp(`CREATE TABLE "${schema}".workflow_instances`));
+      assert.match(
+        String(plan.sql.at(0)),
+        new RegExp(`CREATE TABLE "${schema}".workflow_instances`),
+      );
       assert.equal(await tableExists(schema), false);
       const nothing = await migrate(driver, { schema: db.schema, dryRun: true });
       assert.deepEqual(nothing.steps, []);
@@ -151,7 +156,7 @@ Deno.test("migrate()", async (t) => {
           });
         }
         const status = await migrationStatus(driver, { schema: db.schema });
-        assert.equal(status.applied[0].checksumMatches, false);
+        assert.equal(status.applied.at(0)?.checksumMatches, false);
       } finally {
         const { applied } = await migrationStatus(driver, { schema: db.schema });
         assert.ok(applied.length > 0);
@@ -215,7 +220,9 @@ Deno.test("migrate()", async (t) => {
         await assert.rejects(migrate(driver, { schema }), ValidationError);
         await assert.rejects(migrationStatus(driver, { schema }), ValidationError);
       }
-      const gap: Migration[] = [{ ...MIGRATIONS[0], version: 2 }];
+      const [first] = MIGRATIONS;
+      assert.ok(first);
+      const gap: Migration[] = [{ ...first, version: 2 }];
       await assert.rejects(migrate(driver, { schema: db.schema, migrations: gap }), MigrationError);
     });
   } finally {
