@@ -5,7 +5,7 @@
  * @module
  */
 
-import { printable } from "./instances.ts";
+import { printable } from "./printable.ts";
 
 /** A mistake in the command line: the command prints it and exits with 2. */
 export class UsageError extends Error {
