@@ -30,7 +30,9 @@ import { UsageError } from "../failure.ts";
 import { corruptReason } from "../instances.ts";
 import { printable } from "../printable.ts";
 import { answer, NotFound, summaryCounter } from "./api.ts";
-import { APP_CSS, APP_JS, FAVICON_SVG, PAGE_HTML } from "./page.ts";
+import { APP_JS } from "./client_bundle.ts";
+import { FAVICON_SVG, PAGE_HTML } from "./page.ts";
+import { APP_CSS } from "./style.ts";
 
 const COOKIE = "heph_dashboard_token";
 

@@ -23,7 +23,7 @@ import {
   type WorkflowInstance,
 } from "../../mod.ts";
 import { nodePostgresDriver } from "../../drivers/node_postgres.ts";
-import { APP_JS } from "../../cli/dashboard/page.ts";
+import { APP_JS } from "../../cli/dashboard/client_bundle.ts";
 import { dashboardHandler } from "../../cli/dashboard/handler.ts";
 import { withTestSchema } from "../support/test_db.ts";
 
