@@ -134,7 +134,7 @@ async function advance(
       throw new Error(`${order.id} was changed by another process: ${error.message}`);
     }
   };
-  for (const [i, step] of STEP_NAMES.entries()) {
+  for (const [i, [step, compute]] of Object.entries(STEPS).entries()) {
     if (order.completedSteps.has(step)) continue;
 
     order.status = "running";
@@ -145,7 +145,7 @@ async function advance(
     );
     await save();
 
-    const result = STEPS[step](order.context);
+    const result = compute(order.context);
     order.context.steps[step] = result;
     order.activeSteps.delete(step);
     order.completedSteps.add(step);

@@ -149,6 +149,6 @@ export function reportFailure(error: unknown, url: string | undefined): number {
  * @returns Such as `unknown option '--bogus'`.
  */
 export function argsError(error: unknown): UsageError {
-  const message = String((error as Error)?.message).split(". ")[0];
+  const [message = ""] = String((error as Error)?.message).split(". ");
   return new UsageError(message.charAt(0).toLowerCase() + message.slice(1));
 }

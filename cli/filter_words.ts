@@ -42,7 +42,9 @@ const MAX_DURATION_MS = 100 * 365 * 86_400_000;
  */
 export function parseDuration(text: string, name: string): number {
   const match = /^(\d{1,12}(?:\.\d{1,6})?)(ms|s|m|h|d|w)$/.exec(text.trim());
-  const ms = match ? Number(match[1]) * UNITS[match[2]] : NaN;
+  const [, amount, unit] = match ?? [];
+  const factor = unit === undefined ? undefined : UNITS[unit];
+  const ms = factor === undefined ? NaN : Number(amount) * factor;
   if (!(ms > 0 && ms <= MAX_DURATION_MS)) {
     throw new UsageError(
       `${name} expects a duration such as 30s, 15m, 1h or 2d, got ${JSON.stringify(text)}`,

@@ -27,8 +27,8 @@ export function table(header: string[], rows: string[][]): string {
       return i > 0 && text.length > 48 ? `${text.slice(0, 47)}…` : text;
     })
   );
-  const widths = header.map((_, i) => Math.max(...cells.map((row) => row[i].length)));
-  return cells.map((row) => row.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd())
+  const widths = header.map((_, i) => Math.max(...cells.map((row) => row[i]?.length ?? 0)));
+  return cells.map((row) => row.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd())
     .join("\n");
 }
 
@@ -76,7 +76,8 @@ export function showText(shown: InstanceDetail, now: number): string {
     "",
   ];
   const history = shown.executionHistory;
-  const spanMs = Date.parse(history.at(-1)?.timestamp ?? "") - Date.parse(history[0]?.timestamp);
+  const spanMs = Date.parse(history.at(-1)?.timestamp ?? "") -
+    Date.parse(history[0]?.timestamp ?? "");
   const span = history.length > 1 && !Number.isNaN(spanMs)
     ? `, ${formatDuration(spanMs)} from first to last`
     : "";

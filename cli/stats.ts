@@ -131,7 +131,8 @@ async function* healthyRows(
 function keepSmallest<T>(list: T[], item: T, key: (item: T) => number, size: number): void {
   if (size <= 0) return;
   const k = key(item);
-  if (list.length === size && k >= key(list[size - 1])) return;
+  const last = list.at(-1);
+  if (list.length === size && last !== undefined && k >= key(last)) return;
   let at = list.findIndex((other) => k < key(other));
   if (at === -1) at = list.length;
   list.splice(at, 0, item);

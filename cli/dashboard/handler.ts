@@ -297,7 +297,7 @@ async function sameSecret(given: string, expected: string): Promise<boolean> {
   const digest = async (s: string) =>
     new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(s)));
   const [a, b] = await Promise.all([digest(given), digest(expected)]);
-  let difference = 0;
-  for (let i = 0; i < a.length; i++) difference |= a[i] ^ b[i];
+  let difference = a.length ^ b.length;
+  a.forEach((byte, i) => difference |= byte ^ (b[i] ?? 0));
   return difference === 0;
 }
