@@ -27,6 +27,7 @@ import {
   summarize,
 } from "../instances.ts";
 import { typedText } from "../typed_text.ts";
+import { LIST_PARAMS } from "./list_params.ts";
 
 /** What /api/instances and /api/stuck answer: a page of rows. */
 export interface ListAnswer {
@@ -230,22 +231,8 @@ export async function answer(
   }
 }
 
-/** The URL's query parameters that select instances, listed for the page and the tests. */
-const FILTER_PARAMS = [
-  "id",
-  "idPrefix",
-  "status",
-  "workflow",
-  "version",
-  "family",
-  "since",
-  "idle",
-  "updatedAfter",
-  "updatedBefore",
-  "insertedAfter",
-  "insertedBefore",
-  "context",
-] as const;
+/** What /api/instances accepts: the list's parameters, `idle` and the page's cursor. */
+const ACCEPTED_PARAMS = [...LIST_PARAMS, "idle", "cursor"];
 
 /**
  * The list's filter from the URL: `status` (comma-separated), `workflow` (exact), `family`
@@ -255,10 +242,7 @@ const FILTER_PARAMS = [
  */
 function listFilter(q: URLSearchParams, now: number): InstanceFilter {
   for (const key of q.keys()) {
-    if (
-      !(FILTER_PARAMS as readonly string[]).includes(key) && key !== "limit" && key !== "cursor" &&
-      key !== "order"
-    ) {
+    if (!ACCEPTED_PARAMS.includes(key)) {
       throw new UsageError(`unknown parameter: ${JSON.stringify(key)}`);
     }
   }

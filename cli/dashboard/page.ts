@@ -15,6 +15,12 @@ const statusChecks = INSTANCE_STATUSES.map((s) =>
   `<label class="check"><input type="checkbox" name="status" value="${s}">${s}</label>`
 ).join("");
 
+/** A labelled text input of the filter form. */
+const textField = (label: string, name: string, placeholder: string, size: number) =>
+  `<label>${label}
+        <input name="${name}" placeholder="${placeholder}" autocomplete="off" size="${size}">
+      </label>`;
+
 /** A table of instances; the script fills in its body. */
 const instanceTable = (bodyId: string) =>
   `<table class="instances">
@@ -72,16 +78,10 @@ export const PAGE_HTML: string = `<!doctype html>
 
   <section id="view-list" class="card tabbed" hidden>
     <form id="filters" class="filters">
-      <label>ID
-        <input name="id" placeholder="exact id" autocomplete="off" size="18">
-      </label>
-      <label>ID prefix
-        <input name="idPrefix" placeholder="e.g. order-12" autocomplete="off" size="12">
-      </label>
+      ${textField("ID", "id", "exact id", 18)}
+      ${textField("ID prefix", "idPrefix", "e.g. order-12", 12)}
       <fieldset class="statuses"><legend>Status</legend>${statusChecks}</fieldset>
-      <label>Workflow
-        <input name="workflow" placeholder="exact name" autocomplete="off" size="16">
-      </label>
+      ${textField("Workflow", "workflow", "exact name", 16)}
       <label>Version
         <input name="version" placeholder="any" autocomplete="off" size="4" inputmode="numeric">
       </label>
@@ -99,18 +99,10 @@ export const PAGE_HTML: string = `<!doctype html>
           <option value="7d">7 days ago</option>
         </select>
       </label>
-      <label>Updated after
-        <input name="updatedAfter" placeholder="2026-01-31T12:00Z" autocomplete="off" size="16">
-      </label>
-      <label>Updated before
-        <input name="updatedBefore" placeholder="ISO time" autocomplete="off" size="16">
-      </label>
-      <label>Inserted after
-        <input name="insertedAfter" placeholder="ISO time" autocomplete="off" size="16">
-      </label>
-      <label>Inserted before
-        <input name="insertedBefore" placeholder="ISO time" autocomplete="off" size="16">
-      </label>
+      ${textField("Updated after", "updatedAfter", "2026-01-31T12:00Z", 16)}
+      ${textField("Updated before", "updatedBefore", "ISO time", 16)}
+      ${textField("Inserted after", "insertedAfter", "ISO time", 16)}
+      ${textField("Inserted before", "insertedBefore", "ISO time", 16)}
       <label>Context contains
         <input name="context" placeholder='{"initial":{"order_id":123}}' autocomplete="off" size="26">
       </label>

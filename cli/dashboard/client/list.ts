@@ -14,26 +14,10 @@
  */
 
 import type { ListAnswer } from "../api.ts";
+import { LIST_PARAMS } from "../list_params.ts";
 import { $, api } from "./dom.ts";
-import { go, rowsKey, seen } from "./route.ts";
-import { fillTable } from "./table.ts";
-
-const FILTERS = [
-  "id",
-  "idPrefix",
-  "status",
-  "workflow",
-  "version",
-  "family",
-  "since",
-  "updatedAfter",
-  "updatedBefore",
-  "insertedAfter",
-  "insertedBefore",
-  "context",
-  "order",
-  "limit",
-];
+import { go } from "./route.ts";
+import { showPage } from "./table.ts";
 
 /** The list's filter, its cursors (one per page shown) and the address to come back to. */
 export const list: {
@@ -65,7 +49,7 @@ function setField(form: HTMLFormElement, name: string, value: string): void {
 export async function renderList(params: URLSearchParams): Promise<void> {
   const form = $<HTMLFormElement>("filters");
   list.filter = {};
-  for (const name of FILTERS) {
+  for (const name of LIST_PARAMS) {
     const value = params.get(name) || (name === "limit" ? "25" : "");
     list.filter[name] = value;
     setField(form, name, value);
@@ -81,19 +65,13 @@ export async function loadListPage(): Promise<void> {
   const cursor = list.cursors[list.cursors.length - 1];
   const page = await api<ListAnswer>("api/instances", { cursor, ...list.filter });
   if (seq !== list.seq) return;
-  seen.viewKey = rowsKey(page);
-  list.next = page.nextCursor;
-  fillTable(
-    $("list-body"),
-    page.items,
-    page.now,
+  showPage(
+    "list",
+    list,
+    page,
     "No instances match these filters.",
-    false,
-    page.corrupt,
+    "Page " + list.cursors.length + " · " + page.total + " matching",
   );
-  $("list-page").textContent = "Page " + list.cursors.length + " · " + page.total + " matching";
-  $<HTMLButtonElement>("list-prev").disabled = list.cursors.length === 1;
-  $<HTMLButtonElement>("list-next").disabled = !page.nextCursor;
 }
 
 /** Puts the form's filters in the address (the list follows). */
@@ -101,7 +79,7 @@ export function submitFilters(event: Event): void {
   event.preventDefault();
   const form = $<HTMLFormElement>("filters");
   const query = new URLSearchParams();
-  for (const name of FILTERS) {
+  for (const name of LIST_PARAMS) {
     const value = fieldValue(form, name);
     if (value !== "" && !(name === "limit" && value === "25")) query.set(name, value);
   }

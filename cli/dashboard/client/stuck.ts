@@ -15,8 +15,7 @@
 
 import type { LeaseAnswer, ListAnswer } from "../api.ts";
 import { $, api } from "./dom.ts";
-import { rowsKey, seen } from "./route.ts";
-import { fillTable } from "./table.ts";
+import { fillTable, showPage } from "./table.ts";
 
 /** How idle, the cursors of the stuck list, and how far the lease scan went. */
 export const stuck: {
@@ -44,20 +43,14 @@ export async function loadStuckPage(): Promise<void> {
     idle: stuck.idle,
     cursor: stuck.cursors[stuck.cursors.length - 1],
   });
-  seen.viewKey = rowsKey(page);
-  stuck.next = page.nextCursor;
-  fillTable(
-    $("stuck-body"),
-    page.items,
-    page.now,
+  showPage(
+    "stuck",
+    stuck,
+    page,
     "Nothing running or waiting is that old.",
-    false,
-    page.corrupt,
+    "Page " + stuck.cursors.length,
   );
   $("stuck-count").textContent = "(" + page.total + ")";
-  $("stuck-page").textContent = "Page " + stuck.cursors.length;
-  $<HTMLButtonElement>("stuck-prev").disabled = stuck.cursors.length === 1;
-  $<HTMLButtonElement>("stuck-next").disabled = !page.nextCursor;
 }
 
 /** Scans for expired leases: from the start (`reset`), or further on. */

@@ -14,7 +14,9 @@
  */
 
 import type { CorruptRow, InstanceSummary, LeaseView } from "../../instances.ts";
-import { age, dash, duration, h, instanceHref, statusBadge } from "./dom.ts";
+import type { ListAnswer } from "../api.ts";
+import { $, age, dash, duration, h, instanceHref, statusBadge } from "./dom.ts";
+import { rowsKey, seen } from "./route.ts";
 
 function leaseCell(lease: LeaseView | null, now: string): HTMLElement {
   if (!lease) return dash();
@@ -85,4 +87,29 @@ export function fillTable(
     cell.colSpan = 7;
     body.append(h("tr", { class: "empty" }, cell));
   }
+}
+
+/**
+ * Shows a page of a paged view (`list` or `stuck`): its rows, its page number, and Previous /
+ * Next enabled where there is a page to go to. The live refresh compares what it showed.
+ *
+ * @param view The prefix of the view's element ids.
+ * @param state The view's cursors (one per page shown) and the next page's cursor.
+ * @param page The page read.
+ * @param empty What to say when nothing matches.
+ * @param pageText The text of the page number, such as `Page 2`.
+ */
+export function showPage(
+  view: "list" | "stuck",
+  state: { cursors: (string | null)[]; next: string | null },
+  page: ListAnswer,
+  empty: string,
+  pageText: string,
+): void {
+  seen.viewKey = rowsKey(page);
+  state.next = page.nextCursor;
+  fillTable($(view + "-body"), page.items, page.now, empty, false, page.corrupt);
+  $(view + "-page").textContent = pageText;
+  $<HTMLButtonElement>(view + "-prev").disabled = state.cursors.length === 1;
+  $<HTMLButtonElement>(view + "-next").disabled = !page.nextCursor;
 }
