@@ -39,8 +39,6 @@ export interface Session {
    * reported afterwards never prints its password.
    */
   open(choice: DatabaseChoice, options: { create: boolean }): Promise<Database>;
-  /** Remembers a URL whose password must not be printed, without opening it. */
-  uses(url: string): void;
 }
 
 /** A subcommand: its usage text, its options and what it does. */
@@ -75,9 +73,6 @@ export function command<O extends ParseArgsOptionsConfig>(
       open: (choice, options) => {
         if ("url" in choice) url = choice.url;
         return openDatabase(choice, options);
-      },
-      uses: (given) => {
-        url = given;
       },
     };
     try {
