@@ -11,8 +11,8 @@
  * (`--token` or `HEPH_DASHBOARD_TOKEN`) and every request must carry it: open
  * `http://host:port/?token=…` once (it becomes an HttpOnly cookie), or send
  * `Authorization: Bearer …`. The page, its CSS and its script are served from memory
- * (cli/dashboard/page.ts) under a strict Content-Security-Policy; data comes as JSON and is put
- * in the page as text only.
+ * (cli/dashboard/page.ts, style.ts, and client_bundle.ts built from client/) under a strict
+ * Content-Security-Policy; data comes as JSON and is put in the page as text only.
  *
  * @example
  * ```sh
