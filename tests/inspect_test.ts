@@ -13,10 +13,10 @@ import { pgliteDriver } from "../drivers/pglite.ts";
 import { assertOneLineError, type Run, runTask } from "./support/cli_run.ts";
 import { withTestSchema } from "./support/test_db.ts";
 
-/** The item at `index`, failing the test with what there is when it is missing. */
+/** The item at `index`, failing the test when it is missing. */
 function nth<T>(items: readonly T[], index: number): T {
   const item = items[index];
-  assert.ok(item !== undefined, `no item ${index} in ${JSON.stringify(items)}`);
+  if (item === undefined) assert.fail(`no item at index ${index}: there are ${items.length}`);
   return item;
 }
 

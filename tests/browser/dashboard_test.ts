@@ -27,10 +27,10 @@ import { APP_JS } from "../../cli/dashboard/client_bundle.ts";
 import { dashboardHandler } from "../../cli/dashboard/handler.ts";
 import { withTestSchema } from "../support/test_db.ts";
 
-/** The item at `index`, failing the test with what there is when it is missing. */
+/** The item at `index`, failing the test when it is missing. */
 function nth<T>(items: readonly T[], index: number): T {
   const item = items[index];
-  assert.ok(item !== undefined, `no item ${index} in ${JSON.stringify(items)}`);
+  if (item === undefined) assert.fail(`no item at index ${index}: there are ${items.length}`);
   return item;
 }
 
