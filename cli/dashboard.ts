@@ -11,8 +11,8 @@
  * (`--token` or `HEPH_DASHBOARD_TOKEN`) and every request must carry it: open
  * `http://host:port/?token=…` once (it becomes an HttpOnly cookie), or send
  * `Authorization: Bearer …`. The page, its CSS and its script are served from memory
- * (cli/dashboard/page.ts) under a strict Content-Security-Policy; data comes as JSON and is put
- * in the page as text only.
+ * (cli/dashboard/page.ts, style.ts, and client_bundle.ts built from client/) under a strict
+ * Content-Security-Policy; data comes as JSON and is put in the page as text only.
  *
  * @example
  * ```sh
@@ -24,10 +24,11 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { PgStorage } from "../mod.ts";
-import { chooseDatabase, DATABASE_OPTIONS, DATABASE_USAGE, openDatabase } from "./database.ts";
-import { argsError, redact, reportFailure, UsageError } from "./failure.ts";
+import { command, type Parsed } from "./command.ts";
+import { chosenDatabase, DATABASE_OPTIONS, DATABASE_USAGE } from "./database.ts";
+import { redact, UsageError } from "./failure.ts";
+import { listenFailure, untilStopped } from "./serving.ts";
 import { dashboardHandler, type DashboardOptions, TOKEN_PATTERN } from "./dashboard/handler.ts";
 import { PROGRAM } from "./program.ts";
 
@@ -55,25 +56,15 @@ interface Options {
   token?: string;
 }
 
-function parseOptions(args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      options: {
-        ...DATABASE_OPTIONS,
-        schema: { type: "string", default: "public" },
-        port: { type: "string" },
-        host: { type: "string" },
-        token: { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }).values;
-  } catch (error) {
-    throw argsError(error);
-  }
-}
+const OPTIONS = {
+  ...DATABASE_OPTIONS,
+  schema: { type: "string", default: "public" },
+  port: { type: "string" },
+  host: { type: "string" },
+  token: { type: "string" },
+} as const;
 
-function checkOptions(values: ReturnType<typeof parseOptions>): Options {
+function checkOptions(values: Parsed<typeof OPTIONS>["values"]): Options {
   const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
   if (values.port !== undefined && (!/^\d+$/.test(values.port) || port > 65535)) {
     throw new UsageError(
@@ -101,22 +92,14 @@ function checkOptions(values: ReturnType<typeof parseOptions>): Options {
  * @param args The command-line arguments.
  * @returns The exit code.
  */
-export async function main(args: string[]): Promise<number> {
-  let url: string | undefined;
-  try {
-    const values = parseOptions(args);
-    if (values.help) {
-      console.log(USAGE);
-      return 0;
-    }
+export const main: (args: string[]) => Promise<number> = command({
+  usage: USAGE,
+  options: OPTIONS,
+  run: async ({ values }, session) => {
     const { host, port, token } = checkOptions(values);
-    const database = chooseDatabase({
-      url: values.url,
-      embedded: values.embedded,
-      dataDir: values["data-dir"],
-    });
-    if ("url" in database) url = database.url;
-    const { driver, close } = await openDatabase(database, { create: false });
+    const database = chosenDatabase(values);
+    const url = "url" in database ? database.url : undefined;
+    const { driver, close } = await session.open(database, { create: false });
     try {
       const storage = new PgStorage({ driver, schema: values.schema });
       await storage.count({}); // fail now, in one line, if the table is missing
@@ -131,42 +114,32 @@ export async function main(args: string[]): Promise<number> {
     } finally {
       await close();
     }
-    return 0;
-  } catch (error) {
-    return reportFailure(error, url);
-  }
-}
+  },
+});
 
-async function serve(
+function serve(
   storage: PgStorage,
   options: DashboardOptions & { host: string; port: number },
 ): Promise<void> {
-  const stop = new AbortController();
-  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-  const onSignal = () => stop.abort();
-  for (const signal of signals) Deno.addSignalListener(signal, onSignal);
-  let server: Deno.HttpServer;
-  try {
-    server = Deno.serve({
-      hostname: options.host,
-      port: options.port,
-      signal: stop.signal,
-      onListen: ({ hostname, port }) => {
-        const where = hostname.includes(":") ? `[${hostname}]` : hostname;
-        const access = options.token === undefined ? "" : " (open it with ?token=<token>)";
-        console.log(`dashboard of schema ${options.title} on http://${where}:${port}/${access}`);
-        console.log("read-only; press Ctrl-C to stop");
-      },
-    }, dashboardHandler(storage, options));
-  } catch (error) {
-    for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
-    const reason = error instanceof Deno.errors.AddrInUse
-      ? "address already in use"
-      : error instanceof Error
-      ? error.message
-      : String(error);
-    throw new Error(`cannot listen on ${options.host}:${options.port}: ${reason}`);
-  }
-  await server.finished;
-  for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
+  return untilStopped(async (stopped) => {
+    const stop = new AbortController();
+    stopped.then(() => stop.abort());
+    let server: Deno.HttpServer;
+    try {
+      server = Deno.serve({
+        hostname: options.host,
+        port: options.port,
+        signal: stop.signal,
+        onListen: ({ hostname, port }) => {
+          const where = hostname.includes(":") ? `[${hostname}]` : hostname;
+          const access = options.token === undefined ? "" : " (open it with ?token=<token>)";
+          console.log(`dashboard of schema ${options.title} on http://${where}:${port}/${access}`);
+          console.log("read-only; press Ctrl-C to stop");
+        },
+      }, dashboardHandler(storage, options));
+    } catch (error) {
+      throw listenFailure(`${options.host}:${options.port}`, error);
+    }
+    await server.finished;
+  });
 }

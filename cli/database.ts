@@ -104,6 +104,24 @@ export function chooseDatabase(
 }
 
 /**
+ * {@linkcode chooseDatabase} from a command's parsed {@linkcode DATABASE_OPTIONS}.
+ *
+ * @param values The parsed `--url`, `--embedded` and `--data-dir`.
+ * @param embeddedByDefault As in {@linkcode chooseDatabase}.
+ * @returns The choice.
+ * @throws {UsageError} As {@linkcode chooseDatabase}.
+ */
+export function chosenDatabase(
+  values: { url?: string; embedded?: boolean; "data-dir"?: string },
+  embeddedByDefault = false,
+): DatabaseChoice {
+  return chooseDatabase(
+    { url: values.url, embedded: values.embedded, dataDir: values["data-dir"] },
+    embeddedByDefault,
+  );
+}
+
+/**
  * Opens the chosen database. For a server, checks the connection so a failure is one clear
  * line. For PGlite, says which directory in one line on stderr, and creates the database there
  * only when `create` is true: read-only commands never create one.

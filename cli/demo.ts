@@ -15,7 +15,6 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import {
   ConflictError,
   INSTANCE_STATUSES,
@@ -25,14 +24,9 @@ import {
   PgStorage,
   type WorkflowInstance,
 } from "../mod.ts";
-import {
-  chooseDatabase,
-  DATABASE_OPTIONS,
-  DATABASE_USAGE,
-  DEFAULT_DATA_DIR,
-  openDatabase,
-} from "./database.ts";
-import { argsError, reportFailure, UsageError } from "./failure.ts";
+import { command } from "./command.ts";
+import { chosenDatabase, DATABASE_OPTIONS, DATABASE_USAGE, DEFAULT_DATA_DIR } from "./database.ts";
+import { UsageError } from "./failure.ts";
 import { PROGRAM } from "./program.ts";
 
 const WORKFLOW = "Shop.OrderWorkflow";
@@ -72,25 +66,19 @@ ${DATABASE_USAGE}
  * @param args The command-line arguments.
  * @returns The exit code.
  */
-export async function main(args: string[]): Promise<number> {
-  let url: string | undefined;
-  try {
-    const values = parseOptions(args);
-    if (values.help) {
-      console.log(USAGE);
-      return 0;
-    }
+export const main: (args: string[]) => Promise<number> = command({
+  usage: USAGE,
+  options: {
+    ...DATABASE_OPTIONS,
+    schema: { type: "string", default: "public" },
+    "crash-after": { type: "string" },
+  },
+  run: async ({ values }, session) => {
     const crashAfter = values["crash-after"];
     if (crashAfter !== undefined && !STEP_NAMES.includes(crashAfter)) {
       throw new UsageError(`--crash-after expects one of ${STEP_NAMES.join(", ")}`);
     }
-    const database = chooseDatabase(
-      { url: values.url, embedded: values.embedded, dataDir: values["data-dir"] },
-      true,
-    );
-    if ("url" in database) url = database.url;
-
-    const { driver, close } = await openDatabase(database, { create: true });
+    const { driver, close } = await session.open(chosenDatabase(values, true), { create: true });
     try {
       await migrate(driver, { schema: values.schema }); // quietly: nothing to say when up to date
       const storage = new PgStorage({ driver, schema: values.schema });
@@ -99,27 +87,8 @@ export async function main(args: string[]): Promise<number> {
     } finally {
       await close();
     }
-    return 0;
-  } catch (error) {
-    return reportFailure(error, url);
-  }
-}
-
-function parseOptions(args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      options: {
-        ...DATABASE_OPTIONS,
-        schema: { type: "string", default: "public" },
-        "crash-after": { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }).values;
-  } catch (error) {
-    throw argsError(error);
-  }
-}
+  },
+});
 
 /** Resumes every unfinished order; when there is none, starts a new one. */
 async function run(storage: PgStorage, crashAfter?: string): Promise<void> {
@@ -165,7 +134,7 @@ async function advance(
       throw new Error(`${order.id} was changed by another process: ${error.message}`);
     }
   };
-  for (const [i, step] of STEP_NAMES.entries()) {
+  for (const [i, [step, compute]] of Object.entries(STEPS).entries()) {
     if (order.completedSteps.has(step)) continue;
 
     order.status = "running";
@@ -176,7 +145,7 @@ async function advance(
     );
     await save();
 
-    const result = STEPS[step](order.context);
+    const result = compute(order.context);
     order.context.steps[step] = result;
     order.activeSteps.delete(step);
     order.completedSteps.add(step);

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { printable } from "./instances.ts";
+import { printable } from "./printable.ts";
 
 /** A mistake in the command line: the command prints it and exits with 2. */
 export class UsageError extends Error {
@@ -149,6 +149,6 @@ export function reportFailure(error: unknown, url: string | undefined): number {
  * @returns Such as `unknown option '--bogus'`.
  */
 export function argsError(error: unknown): UsageError {
-  const message = String((error as Error)?.message).split(". ")[0];
+  const [message = ""] = String((error as Error)?.message).split(". ");
   return new UsageError(message.charAt(0).toLowerCase() + message.slice(1));
 }

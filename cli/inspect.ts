@@ -17,34 +17,30 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import {
   CorruptRecordError,
-  INSTANCE_STATUSES,
   type InstanceFilter,
   type Page,
   PgStorage,
   type Storage,
 } from "../mod.ts";
-import { chooseDatabase, DATABASE_OPTIONS, DATABASE_USAGE, openDatabase } from "./database.ts";
-import { argsError, reportFailure, UsageError } from "./failure.ts";
-import { PROGRAM } from "./program.ts";
+import { command, type Parsed } from "./command.ts";
+import { chosenDatabase, DATABASE_OPTIONS, DATABASE_USAGE } from "./database.ts";
+import { UsageError } from "./failure.ts";
+import { buildFilter } from "./filter_words.ts";
+import { formatAge } from "./duration.ts";
 import {
-  buildFilter,
-  collectStats,
   corruptReason,
   type CorruptRow,
   corruptRows,
   detail,
-  formatAge,
-  formatDuration,
-  type InstanceDetail,
   type InstanceSummary,
-  printable,
-  safeJson,
-  type Stats,
   summarize,
 } from "./instances.ts";
+import { corruptText, showText, statsText, table } from "./inspect_text.ts";
+import { printable, safeJson } from "./printable.ts";
+import { PROGRAM } from "./program.ts";
+import { collectStats } from "./stats.ts";
 
 const USAGE = `Usage: ${PROGRAM} inspect <command> [options]
 
@@ -71,7 +67,7 @@ ${DATABASE_USAGE}
   --json             print JSON (list: one object per line) instead of text
   -h, --help         print this help`;
 
-const LIST_OPTIONS = ["status", "workflow", "family", "since", "idle", "context", "limit"];
+const LIST_OPTIONS = ["status", "workflow", "family", "since", "idle", "context", "limit"] as const;
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 100_000;
 
@@ -80,91 +76,65 @@ type Command =
   | { name: "show"; id: string }
   | { name: "stats" };
 
+const OPTIONS = {
+  ...DATABASE_OPTIONS,
+  schema: { type: "string", default: "public" },
+  status: { type: "string" },
+  workflow: { type: "string" },
+  family: { type: "string" },
+  since: { type: "string" },
+  idle: { type: "string" },
+  context: { type: "string" },
+  limit: { type: "string" },
+  json: { type: "boolean", default: false },
+} as const;
+
 /**
  * Runs the command.
  *
  * @param args The command-line arguments.
  * @returns The exit code.
  */
-export async function main(args: string[]): Promise<number> {
-  let url: string | undefined;
-  try {
-    const parsed = parseOptions(args);
-    if (parsed === "help") {
-      console.log(USAGE);
-      return 0;
-    }
-    const { command, schema, json, values } = parsed;
-    const database = chooseDatabase({
-      url: values.url,
-      embedded: values.embedded,
-      dataDir: values["data-dir"],
-    });
-    if ("url" in database) url = database.url;
-
-    const { driver, close } = await openDatabase(database, { create: false });
+export const main: (args: string[]) => Promise<number> = command({
+  usage: USAGE,
+  options: OPTIONS,
+  positionals: true,
+  run: async ({ values, positionals }, session) => {
+    const subcommand = checkCommand(values, positionals);
+    const { driver, close } = await session.open(chosenDatabase(values), { create: false });
     try {
-      return await run(new PgStorage({ driver, schema }), command, json, schema);
+      const storage = new PgStorage({ driver, schema: values.schema });
+      return await run(storage, subcommand, values.json, values.schema);
     } finally {
       await close();
     }
-  } catch (error) {
-    return reportFailure(error, url);
-  }
-}
+  },
+});
 
-function parseOptions(args: string[]) {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        ...DATABASE_OPTIONS,
-        schema: { type: "string", default: "public" },
-        status: { type: "string" },
-        workflow: { type: "string" },
-        family: { type: "string" },
-        since: { type: "string" },
-        idle: { type: "string" },
-        context: { type: "string" },
-        limit: { type: "string" },
-        json: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-  } catch (error) {
-    throw argsError(error);
-  }
-  const { values, positionals } = parsed;
-  if (values.help) return "help";
+function checkCommand(values: Parsed<typeof OPTIONS>["values"], positionals: string[]): Command {
   const [name, ...rest] = positionals;
   if (name === undefined) throw new UsageError("expected a command: list, show <id> or stats");
   if (!["list", "show", "stats"].includes(name)) {
     throw new UsageError(`unknown command ${JSON.stringify(name)}: expected list, show or stats`);
   }
   if (name !== "list") {
-    const misplaced = LIST_OPTIONS.find((option) => values[option as "status"] !== undefined);
+    const misplaced = LIST_OPTIONS.find((option) => values[option] !== undefined);
     if (misplaced) throw new UsageError(`--${misplaced} applies to list only`);
   }
-  let command: Command;
   if (name === "show") {
-    if (rest.length !== 1) throw new UsageError("show expects one instance id");
-    command = { name, id: rest[0] };
-  } else {
-    if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`);
-    if (name === "stats") command = { name };
-    else {
-      const limit = values.limit === undefined ? DEFAULT_LIMIT : Number(values.limit);
-      if (!/^\d+$/.test(values.limit ?? "1") || limit < 1 || limit > MAX_LIMIT) {
-        throw new UsageError(
-          `--limit expects a number from 1 to ${MAX_LIMIT}, got ${JSON.stringify(values.limit)}`,
-        );
-      }
-      command = { name: "list", filter: buildFilter(values, Date.now()), limit };
-    }
+    const [id, ...extra] = rest;
+    if (id === undefined || extra.length > 0) throw new UsageError("show expects one instance id");
+    return { name, id };
   }
-  return { command, schema: values.schema, json: values.json, values };
+  if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`);
+  if (name === "stats") return { name };
+  const limit = values.limit === undefined ? DEFAULT_LIMIT : Number(values.limit);
+  if (!/^\d+$/.test(values.limit ?? "1") || limit < 1 || limit > MAX_LIMIT) {
+    throw new UsageError(
+      `--limit expects a number from 1 to ${MAX_LIMIT}, got ${JSON.stringify(values.limit)}`,
+    );
+  }
+  return { name: "list", filter: buildFilter(values, Date.now()), limit };
 }
 
 async function run(
@@ -263,145 +233,4 @@ async function list(
       ? `\n${read} of ${total} matching instances (raise --limit to see more)`
       : `\n${total} matching instance${total === 1 ? "" : "s"}`,
   );
-}
-
-/** Columns padded to their widest cell; cells made printable, long ones (not ids) cut. */
-function table(header: string[], rows: string[][]): string {
-  const cells = [header, ...rows].map((row) =>
-    row.map((cell, i) => {
-      const text = printable(cell);
-      return i > 0 && text.length > 48 ? `${text.slice(0, 47)}…` : text;
-    })
-  );
-  const widths = header.map((_, i) => Math.max(...cells.map((row) => row[i].length)));
-  return cells.map((row) => row.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd())
-    .join("\n");
-}
-
-/** The rows that could not be read, flagged by id with the reason. */
-function corruptText(corrupt: CorruptRow[], count = corrupt.length): string {
-  const head = `${count} row${
-    count === 1 ? "" : "s"
-  } could not be read (inspect show <id> explains):`;
-  const lines = [head, ...corrupt.map((r) => `  ${printable(r.id)}  ${printable(r.reason)}`)];
-  if (count > corrupt.length) lines.push(`  … and ${count - corrupt.length} more`);
-  return lines.join("\n");
-}
-
-function showText(shown: InstanceDetail, now: number): string {
-  const p = (text: string) => printable(text);
-  const json = (value: unknown) => safeJson(value, 2).replace(/\n/g, "\n    ");
-  const list = (items: string[]) => items.length ? items.map(p).join(", ") : "-";
-  const lease = shown.lease
-    ? `${p(shown.lease.owner)} until ${shown.lease.expiresAt} (${
-      shown.lease.expired ? "expired " : ""
-    }${formatAge(new Date(shown.lease.expiresAt), now)})`
-    : "none";
-  const lines = [
-    `${p(shown.id)}  ${
-      p(shown.workflow)
-    }@${shown.workflowVersion}  ${shown.status}  revision ${shown.revision}`,
-    `  current step     ${shown.currentStep === null ? "-" : p(shown.currentStep)}`,
-    `  inserted         ${shown.insertedAt} (${formatAge(new Date(shown.insertedAt), now)})`,
-    `  updated          ${shown.updatedAt} (${formatAge(new Date(shown.updatedAt), now)})`,
-    `  lease            ${lease}`,
-    `  active steps     ${list(shown.activeSteps)}`,
-    `  completed steps  ${list(shown.completedSteps)}`,
-    "",
-    "context.initial",
-    `    ${json(shown.context.initial)}`,
-    "context.steps",
-    `    ${json(shown.context.steps)}`,
-    "step configs",
-    `    ${json(shown.stepConfigs)}`,
-    "runtime metadata",
-    `    ${json(shown.runtimeMetadata)}`,
-    "telemetry metadata",
-    `    ${json(shown.telemetryMetadata)}`,
-    "",
-  ];
-  const history = shown.executionHistory;
-  const spanMs = Date.parse(history.at(-1)?.timestamp ?? "") - Date.parse(history[0]?.timestamp);
-  const span = history.length > 1 && !Number.isNaN(spanMs)
-    ? `, ${formatDuration(spanMs)} from first to last`
-    : "";
-  lines.push(`history (${history.length} entr${history.length === 1 ? "y" : "ies"}${span})`);
-  if (history.length === 0) lines.push("  (none)");
-  const stepWidth = Math.min(24, Math.max(0, ...history.map((e) => p(e.stepRef).length)));
-  for (const entry of history) {
-    const delta = entry.sincePreviousMs === null
-      ? ""
-      : `${entry.sincePreviousMs < 0 ? "-" : "+"}${formatDuration(entry.sincePreviousMs)}`;
-    const updates = entry.contextUpdates === null ? "" : `  ${safeJson(entry.contextUpdates)}`;
-    lines.push(
-      `  ${entry.timestamp.padEnd(24)}  ${delta.padStart(9)}  ${
-        p(entry.stepRef).padEnd(stepWidth)
-      }  ${p(entry.event)}${updates.length > 200 ? `${updates.slice(0, 199)}…` : updates}`,
-    );
-  }
-  return lines.join("\n");
-}
-
-function statsText(stats: Stats, schema: string, now: number): string {
-  const lines = [`schema ${schema}: ${stats.total} instance${stats.total === 1 ? "" : "s"}`, ""];
-  const widest = Math.max(1, ...Object.values(stats.byStatus));
-  lines.push("by status");
-  for (const status of INSTANCE_STATUSES) {
-    const n = stats.byStatus[status];
-    const bar = n === 0 ? "" : "█".repeat(Math.max(1, Math.round((n / widest) * 30)));
-    lines.push(`  ${status.padEnd(10)} ${String(n).padStart(8)}  ${bar}`.trimEnd());
-  }
-  lines.push("", "by workflow");
-  const shown = stats.byWorkflow.slice(0, 30);
-  if (shown.length === 0) lines.push("  (none)");
-  else {
-    lines.push(
-      ...table(
-        ["WORKFLOW", "TOTAL", ...INSTANCE_STATUSES.map((s) => s.toUpperCase())],
-        shown.map((w) => [
-          w.workflow,
-          String(w.total),
-          ...INSTANCE_STATUSES.map((s) => String(w.byStatus[s])),
-        ]),
-      ).split("\n").map((line) => `  ${line}`),
-    );
-    if (stats.byWorkflow.length > shown.length) {
-      lines.push(`  … and ${stats.byWorkflow.length - shown.length} more workflows`);
-    }
-  }
-  lines.push("", "oldest running/waiting (least recently updated)");
-  if (stats.oldestActive.length === 0) lines.push("  (none)");
-  else {
-    lines.push(
-      ...table(
-        ["ID", "WORKFLOW", "STATUS", "STEP", "NOT UPDATED FOR"],
-        stats.oldestActive.map((r) => [
-          r.id,
-          `${r.workflow}@${r.workflowVersion}`,
-          r.status,
-          r.currentStep ?? "-",
-          formatDuration(now - Date.parse(r.updatedAt)),
-        ]),
-      ).split("\n").map((line) => `  ${line}`),
-    );
-  }
-  if (stats.corrupt.count > 0) {
-    lines.push("", corruptText(stats.corrupt.first, stats.corrupt.count));
-  }
-  lines.push("", `expired leases: ${stats.expiredLeases.count}`);
-  if (stats.expiredLeases.oldest.length > 0) {
-    lines.push(
-      ...table(
-        ["ID", "WORKFLOW", "STATUS", "OWNER", "EXPIRED"],
-        stats.expiredLeases.oldest.map((r) => [
-          r.id,
-          `${r.workflow}@${r.workflowVersion}`,
-          r.status,
-          r.lease!.owner,
-          formatAge(new Date(r.lease!.expiresAt), now),
-        ]),
-      ).split("\n").map((line) => `  ${line}`),
-    );
-  }
-  return lines.join("\n");
 }

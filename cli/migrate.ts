@@ -17,7 +17,6 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import {
   type GrantResult,
   grantRuntimeAccess,
@@ -28,14 +27,14 @@ import {
   migrationStatus,
 } from "../mod.ts";
 import { migrationScript } from "../src/migrate.ts";
+import { command, type Parsed, type Session } from "./command.ts";
 import {
-  chooseDatabase,
+  chosenDatabase,
   DATABASE_OPTIONS,
   DATABASE_USAGE,
   type DatabaseChoice,
-  openDatabase,
 } from "./database.ts";
-import { argsError, reportFailure, UsageError } from "./failure.ts";
+import { UsageError } from "./failure.ts";
 import { PROGRAM } from "./program.ts";
 
 const LATEST = MIGRATIONS.at(-1)?.version ?? 0;
@@ -74,56 +73,40 @@ interface Options {
   distribute: boolean;
 }
 
+const OPTIONS = {
+  ...DATABASE_OPTIONS,
+  schema: { type: "string", default: "public" },
+  to: { type: "string" },
+  from: { type: "string" },
+  status: { type: "boolean", default: false },
+  "dry-run": { type: "boolean", default: false },
+  sql: { type: "boolean", default: false },
+  grant: { type: "string" },
+  distribute: { type: "boolean", default: false },
+} as const;
+
 /**
  * Runs the command.
  *
  * @param args The command-line arguments.
  * @returns The exit code.
  */
-export async function main(args: string[]): Promise<number> {
-  let url: string | undefined;
-  try {
-    const options = parseOptions(args);
-    if (options === "help") {
-      console.log(USAGE);
-      return 0;
-    }
+export const main: (args: string[]) => Promise<number> = command({
+  usage: USAGE,
+  options: OPTIONS,
+  run: async ({ values }, session) => {
+    const options = checkOptions(values);
     if (options.sql) {
       console.log(
         await migrationScript({ schema: options.schema, from: options.from, to: options.to }),
       );
-      return 0;
+      return;
     }
-    if (options.database && "url" in options.database) url = options.database.url;
-    await run(options);
-    return 0;
-  } catch (error) {
-    return reportFailure(error, url);
-  }
-}
+    await run(options, session);
+  },
+});
 
-function parseOptions(args: string[]): Options | "help" {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        ...DATABASE_OPTIONS,
-        schema: { type: "string", default: "public" },
-        to: { type: "string" },
-        from: { type: "string" },
-        status: { type: "boolean", default: false },
-        "dry-run": { type: "boolean", default: false },
-        sql: { type: "boolean", default: false },
-        grant: { type: "string" },
-        distribute: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }));
-  } catch (error) {
-    throw argsError(error);
-  }
-  if (values.help) return "help";
+function checkOptions(values: Parsed<typeof OPTIONS>["values"]): Options {
   if (values.to !== undefined && (!/^\d+$/.test(values.to) || Number(values.to) > LATEST)) {
     throw new UsageError(
       `--to expects a version number from 0 to ${LATEST}, got ${JSON.stringify(values.to)}`,
@@ -164,11 +147,7 @@ function parseOptions(args: string[]): Options | "help" {
     throw new UsageError("--grant needs the table: it cannot be combined with --to 0");
   }
   return {
-    database: values.sql ? undefined : chooseDatabase({
-      url: values.url,
-      embedded: values.embedded,
-      dataDir: values["data-dir"],
-    }),
+    database: values.sql ? undefined : chosenDatabase(values),
     schema: values.schema,
     to: values.to === undefined ? undefined : Number(values.to),
     from: values.from === undefined ? undefined : Number(values.from),
@@ -182,9 +161,11 @@ function parseOptions(args: string[]): Options | "help" {
 
 async function run(
   { database, schema, to, status, dryRun, grant, distribute }: Options,
+  session: Session,
 ): Promise<void> {
+  if (database === undefined) throw new Error("Internal error: no database chosen");
   // --status and --dry-run only read: they never create an embedded database.
-  const { driver, close } = await openDatabase(database!, { create: !status && !dryRun });
+  const { driver, close } = await session.open(database, { create: !status && !dryRun });
   try {
     // A bad role name is refused before anything runs (a dry run checks the names only).
     const grantSql = grant === undefined

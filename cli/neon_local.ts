@@ -14,12 +14,13 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
-import { chooseDatabase, openDatabase } from "./database.ts";
-import { argsError, redact, reportFailure, UsageError } from "./failure.ts";
+import { command } from "./command.ts";
+import { chooseDatabase } from "./database.ts";
+import { redact, UsageError } from "./failure.ts";
 import { startNeonHttpServer } from "./neon_local/http_endpoint.ts";
 import { startWsProxy } from "./neon_local/ws_proxy.ts";
 import { PROGRAM } from "./program.ts";
+import { listenFailure, untilStopped } from "./serving.ts";
 
 const DEFAULT_HTTP_PORT = 4444;
 const DEFAULT_WS_PORT = 4445;
@@ -42,44 +43,29 @@ Options:
  * @param args The command-line arguments.
  * @returns The exit code.
  */
-export async function main(args: string[]): Promise<number> {
-  let url: string | undefined;
-  try {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args,
-        options: {
-          url: { type: "string" },
-          "http-port": { type: "string" },
-          "ws-port": { type: "string" },
-          help: { type: "boolean", short: "h", default: false },
-        },
-      }));
-    } catch (error) {
-      throw argsError(error);
-    }
-    if (values.help) {
-      console.log(USAGE);
-      return 0;
-    }
+export const main: (args: string[]) => Promise<number> = command({
+  usage: USAGE,
+  options: {
+    url: { type: "string" },
+    "http-port": { type: "string" },
+    "ws-port": { type: "string" },
+  },
+  run: async ({ values }, session) => {
     const httpPort = port(values["http-port"], DEFAULT_HTTP_PORT, "--http-port");
     const wsPort = port(values["ws-port"], DEFAULT_WS_PORT, "--ws-port");
     if (values.url === undefined && !Deno.env.get("DATABASE_URL")) {
       throw new UsageError("no database: pass --url <url> or set DATABASE_URL", false);
     }
-    const database = chooseDatabase({ url: values.url }) as { url: string };
-    url = database.url;
+    const database = chooseDatabase({ url: values.url });
+    if (!("url" in database)) throw new Error("Internal error: no database URL");
+    const url = database.url;
     // Fail now, in one line, when the server cannot be reached.
-    await (await openDatabase(database, { create: false })).close();
+    await (await session.open(database, { create: false })).close();
     const target = new URL(url);
     const only = `${target.hostname}:${target.port || "5432"}`;
     await serve(url, only, httpPort, wsPort);
-    return 0;
-  } catch (error) {
-    return reportFailure(error, url);
-  }
-}
+  },
+});
 
 function port(value: string | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
@@ -96,12 +82,7 @@ async function serve(url: string, only: string, httpPort: number, wsPort: number
     try {
       return await start();
     } catch (error) {
-      const reason = error instanceof Deno.errors.AddrInUse
-        ? "address already in use"
-        : error instanceof Error
-        ? error.message
-        : String(error);
-      throw new Error(`cannot listen on 127.0.0.1:${port} (${what}): ${reason}`);
+      throw listenFailure(`127.0.0.1:${port} (${what})`, error);
     }
   };
   const http = await listen(
@@ -132,11 +113,6 @@ For the Deno Deploy and Cloudflare Workers examples (environment or .dev.vars):
   NEON_WS_PROXY=${wsProxy}
 
 For development only. Press Ctrl-C to stop.`);
-  const stopped = Promise.withResolvers<void>();
-  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-  const onSignal = () => stopped.resolve();
-  for (const signal of signals) Deno.addSignalListener(signal, onSignal);
-  await stopped.promise;
-  for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
+  await untilStopped((stopped) => stopped);
   await Promise.all([http.close(), proxy.close()]);
 }

@@ -10,6 +10,13 @@ import { MIGRATIONS } from "../mod.ts";
 import { assertOneLineError, type Run, runTask } from "./support/cli_run.ts";
 import { testDatabaseUrl, withTestSchema } from "./support/test_db.ts";
 
+/** The item at `index`, failing the test when it is missing. */
+function nth<T>(items: readonly T[], index: number): T {
+  const item = items[index];
+  if (item === undefined) assert.fail(`no item at index ${index}: there are ${items.length}`);
+  return item;
+}
+
 const MIGRATION_1 = "create_workflow_instances";
 const LATEST = MIGRATIONS.at(-1)!.version;
 /** What migrating an empty schema prints: migration 1 and any later one. */
@@ -175,10 +182,11 @@ Deno.test("deno task migrate against a database", async (t) => {
         assert.equal(after.lines.length, 1 + MIGRATIONS.length, after.stdout);
         assert.equal(after.lines[0], `schema ${schema} is at version ${LATEST} of ${LATEST}`);
         MIGRATIONS.forEach(({ version, name }, i) => {
-          const applied = after.lines[1 + i].match(/^ {2}applied {2}(\d+) (\S+) {2}(\S+)$/);
+          const applied = nth(after.lines, 1 + i).match(/^ {2}applied {2}(\d+) (\S+) {2}(\S+)$/);
           assert.ok(applied, after.lines[1 + i]);
-          assert.deepEqual([Number(applied[1]), applied[2]], [version, name]);
-          assert.ok(Math.abs(Date.parse(applied[3]) - Date.now()) < 60_000, applied[3]);
+          const [, number = "", migration, at = ""] = applied;
+          assert.deepEqual([Number(number), migration], [version, name]);
+          assert.ok(Math.abs(Date.parse(at) - Date.now()) < 60_000, at);
         });
       }),
   );
@@ -191,7 +199,10 @@ Deno.test("deno task migrate against a database", async (t) => {
         await pool.query(`UPDATE "${schema}".heph_migrations SET checksum = 'tampered'`);
         const status = await cli(["--url", url, "--schema", schema, "--status"]);
         assert.equal(status.code, 0, status.stderr);
-        assert.match(status.lines[1], /^ {2}applied {2}1 create_workflow_instances .* CHANGED$/);
+        assert.match(
+          nth(status.lines, 1),
+          /^ {2}applied {2}1 create_workflow_instances .* CHANGED$/,
+        );
         assertOneLineError(
           await cli(["--url", url, "--schema", schema]),
           1,
@@ -512,7 +523,10 @@ Deno.test("deno task migrate command line", async (t) => {
       const run = await cli([flag]);
       assert.equal(run.code, 0, run.stderr);
       assert.equal(run.stderr, "");
-      assert.match(run.lines[0], /^Usage: deno run -A jsr:@heph\/pg\/cli migrate \[options\]$/);
+      assert.match(
+        nth(run.lines, 0),
+        /^Usage: deno run -A jsr:@heph\/pg\/cli migrate \[options\]$/,
+      );
       for (
         const option of [
           "--url <url>",

@@ -13,6 +13,13 @@ import { pgliteDriver } from "../drivers/pglite.ts";
 import { type Run, runTask } from "./support/cli_run.ts";
 import { withTestSchema } from "./support/test_db.ts";
 
+/** The item at `index`, failing the test when it is missing. */
+function nth<T>(items: readonly T[], index: number): T {
+  const item = items[index];
+  if (item === undefined) assert.fail(`no item at index ${index}: there are ${items.length}`);
+  return item;
+}
+
 const STEPS = ["validate", "reserve", "charge", "ship"];
 
 /** Runs `deno task demo` with `args`, adding `env`. */
@@ -192,7 +199,7 @@ Deno.test("deno task demo command line", async (t) => {
   await t.step("--help lists the options", async () => {
     const help = await demo(["--help"]);
     assert.equal(help.code, 0);
-    assert.match(help.lines[0], /^Usage: deno run -A jsr:@heph\/pg\/cli demo/);
+    assert.match(nth(help.lines, 0), /^Usage: deno run -A jsr:@heph\/pg\/cli demo/);
     for (const option of ["--url", "--data-dir", "--schema", "--crash-after", "--help"]) {
       assert.ok(help.lines.some((l) => l.match(/^\s+(-h, )?(--[a-z-]+)/)?.[2] === option), option);
     }

@@ -13,6 +13,13 @@ import { pgliteDriver } from "../drivers/pglite.ts";
 import { assertOneLineError, type Run, runTask } from "./support/cli_run.ts";
 import { withTestSchema } from "./support/test_db.ts";
 
+/** The item at `index`, failing the test when it is missing. */
+function nth<T>(items: readonly T[], index: number): T {
+  const item = items[index];
+  if (item === undefined) assert.fail(`no item at index ${index}: there are ${items.length}`);
+  return item;
+}
+
 /** Runs `deno task inspect` with `args`, adding `env`. */
 function inspect(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return runTask("inspect", args, { env });
@@ -101,7 +108,7 @@ Deno.test("deno task inspect on PostgreSQL", async (t) => {
       const list = await run(["list"]);
       assert.equal(list.code, 0, list.stderr);
       assert.equal(list.stderr, "");
-      assert.deepEqual(cells(list.lines[0]), [
+      assert.deepEqual(cells(nth(list.lines, 0)), [
         "ID",
         "WORKFLOW",
         "STATUS",
@@ -120,17 +127,17 @@ Deno.test("deno task inspect on PostgreSQL", async (t) => {
         "invoice::2",
         "esc\\u001b[2J::1", // control characters never reach the terminal raw
       ]);
-      assert.deepEqual(rows[1].slice(0, 5), [
+      assert.deepEqual(nth(rows, 1).slice(0, 5), [
         "order::2",
         "Shop.OrderWorkflow@1",
         "running",
         "reserve",
         "1",
       ]);
-      assert.match(rows[1][5], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(.* ago\)$/);
-      assert.equal(rows[1][6], "worker-7 (expired)");
-      assert.equal(rows[0][6], "-");
-      assert.match(rows[5][5], /\(2h 00m ago\)$/);
+      assert.match(nth(nth(rows, 1), 5), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(.* ago\)$/);
+      assert.equal(nth(nth(rows, 1), 6), "worker-7 (expired)");
+      assert.equal(nth(nth(rows, 0), 6), "-");
+      assert.match(nth(nth(rows, 5), 5), /\(2h 00m ago\)$/);
       assert.equal(list.lines.at(-1), "7 matching instances");
       assert.ok(!list.stdout.includes("\u001b"), "no raw escape character");
     });
@@ -273,13 +280,13 @@ Deno.test("deno task inspect on PostgreSQL", async (t) => {
         const oldest = stats.lines.slice(
           stats.lines.indexOf("oldest running/waiting (least recently updated)") + 2,
         );
-        assert.deepEqual(cells(oldest[0]).slice(0, 4), [
+        assert.deepEqual(cells(nth(oldest, 0)).slice(0, 4), [
           "invoice::2",
           "Billing.Invoice@1",
           "running",
           "-",
         ]);
-        assert.match(cells(oldest[0])[4], /^2h 00m$/);
+        assert.match(nth(cells(nth(oldest, 0)), 4), /^2h 00m$/);
         assert.match(
           text,
           /^expired leases: 1\n {2}ID .*\n {2}order::2 +Shop\.OrderWorkflow@1 +running +worker-7 +.* ago$/m,
@@ -409,7 +416,7 @@ Deno.test("deno task inspect without a working database", async (t) => {
   await t.step("--help prints usage", async () => {
     const help = await inspect(["--help"]);
     assert.equal(help.code, 0);
-    assert.match(help.lines[0], /^Usage: deno run -A jsr:@heph\/pg\/cli inspect <command>/);
+    assert.match(nth(help.lines, 0), /^Usage: deno run -A jsr:@heph\/pg\/cli inspect <command>/);
     for (const word of ["list", "show <id>", "stats", "--status", "--since", "--json"]) {
       assert.ok(help.stdout.includes(word), word);
     }
@@ -440,7 +447,7 @@ Deno.test("deno task inspect on embedded PGlite (--embedded --data-dir)", async 
       list.stderr,
       `using embedded PGlite at ${dataDir} (--embedded: DATABASE_URL not used)\n`,
     );
-    assert.deepEqual(cells(list.lines[1]).slice(0, 3), ["a::1", "Local.Flow@1", "running"]);
+    assert.deepEqual(cells(nth(list.lines, 1)).slice(0, 3), ["a::1", "Local.Flow@1", "running"]);
     assert.equal(list.lines.at(-1), "1 matching instance");
 
     const stats = await inspect(["stats", "--json", "--embedded", "--data-dir", dataDir]);

@@ -21,26 +21,18 @@
 
 import {
   CorruptRecordError,
-  type CountGroup,
   DatabaseError,
-  INSTANCE_STATUSES,
-  type InstanceFilter,
-  type InstanceStatus,
   PgStorage,
   type Storage,
   ValidationError,
 } from "../../mod.ts";
 import { UsageError } from "../failure.ts";
-import {
-  buildFilter,
-  corruptReason,
-  corruptRows,
-  detail,
-  printable,
-  summarize,
-} from "../instances.ts";
-import { typedText } from "../typed_text.ts";
-import { APP_CSS, APP_JS, FAVICON_SVG, PAGE_HTML } from "./page.ts";
+import { corruptReason } from "../instances.ts";
+import { printable } from "../printable.ts";
+import { answer, NotFound, summaryCounter } from "./api.ts";
+import { APP_JS } from "./client_bundle.ts";
+import { FAVICON_SVG, PAGE_HTML } from "./page.ts";
+import { APP_CSS } from "./style.ts";
 
 const COOKIE = "heph_dashboard_token";
 
@@ -96,11 +88,6 @@ const ASSETS: Record<string, [string, string]> = {
   "/favicon.ico": [FAVICON_SVG, "image/svg+xml"],
 };
 
-const DEFAULT_PAGE = 25;
-const MAX_PAGE = 200;
-/** At most this many instances are read per request when looking for expired leases. */
-const LEASE_SCAN_BUDGET = 2_000;
-const UNFINISHED: InstanceStatus[] = ["pending", "running", "waiting"];
 /** The names a request to a loopback listener may be addressed to (its URL follows `Host`). */
 const LOOPBACK_NAMES = ["127.0.0.1", "localhost", "[::1]"];
 
@@ -242,7 +229,7 @@ export function dashboardHandler(
     if (asset) return respond(200, asset[0], asset[1], request.method === "HEAD");
     if (!url.pathname.startsWith("/api/")) return text(404, "not found");
     try {
-      const body = await api(storage, title, url, summary);
+      const body = await answer(storage, title, url, summary);
       return body === null
         ? json(404, { error: `no instance with id ${JSON.stringify(url.searchParams.get("id"))}` })
         : json(200, body);
@@ -265,61 +252,6 @@ export function dashboardHandler(
   };
 }
 
-/** What /api/summary answers besides the title and the time. */
-interface Summary {
-  counts: Record<InstanceStatus, number>;
-  total: number;
-  groups: CountGroup[];
-  /** When the counts were read (ISO). */
-  countedAt: string;
-  /** How long the grouped count took, in milliseconds. */
-  tookMs: number;
-  /** Whether these counts were read for an earlier request (a slow count is reused). */
-  cached: boolean;
-}
-
-/** A grouped count slower than this is reused, not repeated on every refresh. */
-const SLOW_SUMMARY_MS = 200;
-
-/**
- * The summary from one grouped count ({@linkcode Storage.countGroups}). On a large table that
- * count reads every row (about a second at 1,000,000 rows), so when it took longer than
- * {@linkcode SLOW_SUMMARY_MS} its result is reused for 30 times as long (at least 30 s), and
- * concurrent requests share one count; the answer says when it was counted.
- */
-function summaryCounter(storage: Storage): () => Promise<Summary> {
-  let last: { summary: Summary; until: number } | undefined;
-  let running: Promise<Summary> | undefined;
-  const count = async (): Promise<Summary> => {
-    const started = Date.now();
-    const groups = await storage.countGroups({});
-    const tookMs = Date.now() - started;
-    const counts = {} as Record<InstanceStatus, number>;
-    for (const status of INSTANCE_STATUSES) counts[status] = 0;
-    for (const group of groups) counts[group.status] += group.count;
-    const total = Object.values(counts).reduce((a, b) => a + b, 0);
-    const summary = {
-      counts,
-      total,
-      groups,
-      countedAt: new Date(started).toISOString(),
-      tookMs,
-      cached: false,
-    };
-    last = tookMs > SLOW_SUMMARY_MS
-      ? { summary, until: Date.now() + Math.max(30_000, 30 * tookMs) }
-      : undefined;
-    return summary;
-  };
-  return () => {
-    if (last !== undefined && Date.now() < last.until) {
-      return Promise.resolve({ ...last.summary, cached: true });
-    }
-    running ??= count().finally(() => running = undefined);
-    return running;
-  };
-}
-
 /** `"/admin/x/"` → `"/admin/x"`; nothing → `""`. */
 function normalizeBasePath(path: string | undefined): string {
   if (path === undefined || path === "" || path === "/") return "";
@@ -329,186 +261,6 @@ function normalizeBasePath(path: string | undefined): string {
     );
   }
   return path.replace(/\/+$/, "");
-}
-
-class NotFound extends Error {}
-
-/** The JSON endpoints; null for a missing instance. */
-async function api(
-  storage: Storage,
-  schema: string,
-  url: URL,
-  summary: () => Promise<Summary>,
-): Promise<unknown> {
-  const q = url.searchParams;
-  const now = Date.now();
-  const at = new Date(now).toISOString();
-  const limit = pageSize(q.get("limit"));
-  const cursor = q.get("cursor") || null;
-  const order = q.get("order") || "asc";
-  if (order !== "asc" && order !== "desc") {
-    throw new UsageError(`order expects asc or desc, got ${JSON.stringify(order)}`);
-  }
-  const listPage = async (filter: InstanceFilter) => {
-    const page = await storage.page(filter, { limit, cursor, skipCorrupt: true, order });
-    return {
-      now: at,
-      items: page.items.map((i) => summarize(i, now)),
-      corrupt: corruptRows(page),
-      nextCursor: page.nextCursor,
-      total: await storage.count(filter),
-    };
-  };
-  switch (url.pathname) {
-    case "/api/summary":
-      return { schema, now: at, ...await summary() };
-    case "/api/instances":
-      return await listPage(listFilter(q, now));
-    case "/api/stuck": {
-      const filter = buildFilter(
-        { status: "running,waiting", idle: q.get("idle") || "15m" },
-        now,
-        (name) => name,
-      );
-      return await listPage(filter);
-    }
-    case "/api/expired-leases": {
-      // No filter selects leases, so pages of unfinished instances are read until `limit`
-      // expired ones are found or the budget is spent; the cursor resumes the walk.
-      const items = [];
-      const corrupt = [];
-      let scanned = 0;
-      let next = cursor;
-      do {
-        const page = await storage.page({ statusIn: UNFINISHED }, {
-          limit: 200,
-          cursor: next,
-          skipCorrupt: true,
-        });
-        scanned += page.items.length + (page.corrupt?.length ?? 0);
-        corrupt.push(...corruptRows(page));
-        for (const instance of page.items) {
-          if (instance.lease && instance.lease.expiresAt.getTime() <= now) {
-            items.push(summarize(instance, now));
-          }
-        }
-        next = page.nextCursor;
-      } while (next !== null && items.length < limit && scanned < LEASE_SCAN_BUDGET);
-      return { now: at, items, corrupt, nextCursor: next, scanned };
-    }
-    case "/api/instance": {
-      const id = q.get("id");
-      if (id === null) throw new UsageError("id is required");
-      const instance = await storage.get(id);
-      return instance && {
-        now: at,
-        ...detail(instance, now),
-        // The same values as text that keeps their types (Date, BigInt, Set, Map, bytes).
-        typed: {
-          initial: typedText(instance.context.initial),
-          steps: typedText(instance.context.steps),
-          stepConfigs: typedText(instance.stepConfigs),
-          runtimeMetadata: typedText(instance.runtimeMetadata),
-          telemetryMetadata: typedText(instance.telemetryMetadata),
-          history: instance.executionHistory.map((entry) =>
-            entry.contextUpdates === null ? null : typedText(entry.contextUpdates)
-          ),
-        },
-      };
-    }
-    default:
-      throw new NotFound(`no such endpoint: ${url.pathname}`);
-  }
-}
-
-/** The URL's query parameters that select instances, listed for the page and the tests. */
-const FILTER_PARAMS = [
-  "id",
-  "idPrefix",
-  "status",
-  "workflow",
-  "version",
-  "family",
-  "since",
-  "idle",
-  "updatedAfter",
-  "updatedBefore",
-  "insertedAfter",
-  "insertedBefore",
-  "context",
-] as const;
-
-/**
- * The list's filter from the URL: `status` (comma-separated), `workflow` (exact), `family`
- * (prefix), `version`, `id`, `idPrefix`, `since` / `idle` (durations), `updatedAfter`,
- * `updatedBefore`, `insertedAfter`, `insertedBefore` (ISO times) and `context` (a JSON document,
- * as `inspect --context`), all combined.
- */
-function listFilter(q: URLSearchParams, now: number): InstanceFilter {
-  for (const key of q.keys()) {
-    if (
-      !(FILTER_PARAMS as readonly string[]).includes(key) && key !== "limit" && key !== "cursor" &&
-      key !== "order"
-    ) {
-      throw new UsageError(`unknown parameter: ${JSON.stringify(key)}`);
-    }
-  }
-  const word = (name: string) => q.get(name) || undefined;
-  const filter = buildFilter(
-    {
-      status: word("status"),
-      workflow: word("workflow"),
-      family: word("family"),
-      since: word("since"),
-      idle: word("idle"),
-      context: word("context"),
-    },
-    now,
-    (name) => name,
-  );
-  const id = word("id");
-  if (id !== undefined) filter.id = id;
-  const idPrefix = word("idPrefix");
-  if (idPrefix !== undefined) filter.idPrefix = idPrefix;
-  const version = word("version");
-  if (version !== undefined) {
-    if (!/^\d{1,9}$/.test(version)) {
-      throw new UsageError(`version expects a whole number, got ${JSON.stringify(version)}`);
-    }
-    filter.workflowVersion = Number(version);
-  }
-  for (const key of ["updatedAfter", "updatedBefore", "insertedAfter", "insertedBefore"] as const) {
-    const value = word(key);
-    if (value === undefined) continue;
-    const time = /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?$/.test(value)
-      ? Date.parse(value)
-      : NaN;
-    if (Number.isNaN(time)) {
-      throw new UsageError(
-        `${key} expects an ISO time such as 2026-01-31T12:00:00Z, got ${JSON.stringify(value)}`,
-      );
-    }
-    // A later key of the same bound (since/idle) is narrowed, never widened.
-    const bound = new Date(time);
-    const current = filter[key];
-    filter[key] = current === undefined
-      ? bound
-      : key.endsWith("After")
-      ? (current > bound ? current : bound)
-      : (current < bound ? current : bound);
-  }
-  return filter;
-}
-
-function pageSize(value: string | null): number {
-  if (value === null || value === "") return DEFAULT_PAGE;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || n > MAX_PAGE) {
-    throw new UsageError(
-      `limit expects a number from 1 to ${MAX_PAGE}, got ${JSON.stringify(value)}`,
-    );
-  }
-  return n;
 }
 
 function respond(
@@ -545,7 +297,7 @@ async function sameSecret(given: string, expected: string): Promise<boolean> {
   const digest = async (s: string) =>
     new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(s)));
   const [a, b] = await Promise.all([digest(given), digest(expected)]);
-  let difference = 0;
-  for (let i = 0; i < a.length; i++) difference |= a[i] ^ b[i];
+  let difference = a.length ^ b.length;
+  a.forEach((byte, i) => difference |= byte ^ (b[i] ?? 0));
   return difference === 0;
 }

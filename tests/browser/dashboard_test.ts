@@ -23,9 +23,16 @@ import {
   type WorkflowInstance,
 } from "../../mod.ts";
 import { nodePostgresDriver } from "../../drivers/node_postgres.ts";
-import { APP_JS } from "../../cli/dashboard/page.ts";
+import { APP_JS } from "../../cli/dashboard/client_bundle.ts";
 import { dashboardHandler } from "../../cli/dashboard/handler.ts";
 import { withTestSchema } from "../support/test_db.ts";
+
+/** The item at `index`, failing the test when it is missing. */
+function nth<T>(items: readonly T[], index: number): T {
+  const item = items[index];
+  if (item === undefined) assert.fail(`no item at index ${index}: there are ${items.length}`);
+  return item;
+}
 
 const ROOT = new URL("../../", import.meta.url);
 const CHROMIUM = "/usr/bin/chromium";
@@ -153,7 +160,7 @@ function seed(): WorkflowInstance[] {
   for (let i = 1; i <= 30; i++) {
     const id = `order::${String(i).padStart(2, "0")}`;
     const order = newInstance({ id, workflow: "Shop.OrderWorkflow", initial: { order_id: i } });
-    order.status = cycle[(i - 1) % cycle.length];
+    order.status = nth(cycle, (i - 1) % cycle.length);
     order.currentStep = order.status === "running"
       ? "charge"
       : order.status === "waiting"
@@ -161,7 +168,7 @@ function seed(): WorkflowInstance[] {
       : null;
     seeds.push(order);
   }
-  const first = seeds[0];
+  const first = nth(seeds, 0);
   first.executionHistory = [
     {
       stepRef: "validate",
@@ -228,7 +235,7 @@ Deno.test({
       await new Promise((resolve) => setTimeout(resolve, 10));
       const counts = Object.fromEntries(
         INSTANCE_STATUSES.map((s) => [s, seeds.filter((i) => i.status === s).length]),
-      );
+      ) as Record<typeof INSTANCE_STATUSES[number], number>;
 
       dashboard = await startDashboard(["--url", url, "--schema", schema]);
       browser = await launch();
@@ -821,7 +828,7 @@ Deno.test({
         assert.match(cookie, /^heph_dashboard_token=\w+; HttpOnly; SameSite=Strict; Path=\/$/);
         await exchange.body?.cancel();
         const withCookie = await fetch(at("api/summary"), {
-          headers: { cookie: cookie.split(";")[0] },
+          headers: { cookie: nth(cookie.split(";"), 0) },
         });
         assert.equal(withCookie.status, 200);
         await withCookie.body?.cancel();
@@ -954,7 +961,7 @@ function realisticSeed(): WorkflowInstance[] {
   for (const kind of kinds) {
     for (let i = 0; i < kind.n; i++) {
       serial += 7;
-      const status = statuses[(seeds.length * 5 + (i % 7)) % statuses.length];
+      const status = nth(statuses, (seeds.length * 5 + (i % 7)) % statuses.length);
       const instance = newInstance({
         id: `${kind.prefix}-${serial}`,
         workflow: kind.workflow,
@@ -996,7 +1003,7 @@ function realisticSeed(): WorkflowInstance[] {
           }]),
         ];
       });
-      instance.currentStep = status === "completed" ? null : done[done.length - 1];
+      instance.currentStep = status === "completed" ? null : nth(done, done.length - 1);
       instance.completedSteps = new Set(status === "completed" ? done : done.slice(0, -1));
       seeds.push(instance);
     }
@@ -1042,7 +1049,7 @@ Deno.test({
         limit: 1,
         order: "desc",
       });
-      await page.goto(`${base}#/instance/${encodeURIComponent(failed.items[0].id)}`);
+      await page.goto(`${base}#/instance/${encodeURIComponent(nth(failed.items, 0).id)}`);
       await ready(page, "instance");
       assert.ok(await page.locator("#inst-failure").isVisible());
       await page.screenshot({ path: fileURLToPath(DETAIL_SCREENSHOT), fullPage: true });
