@@ -1,5 +1,6 @@
 /**
- * The Storage contract's cases on optimistic concurrency: expectedRevision and parallel writers: one winner per revision, no lost update.
+ * The Storage contract's cases on concurrency: expectedRevision and parallel writers; one winner
+ * per revision, no lost update.
  *
  * @module
  */
@@ -9,7 +10,7 @@ import { rejectsWith } from "./helpers.ts";
 import type { StorageCase } from "../storage_case.ts";
 
 /**
- * Optimistic concurrency: expectedRevision and parallel writers: one winner per revision, no lost update. Each case expects a fresh, empty store.
+ * The concurrency cases of the Storage contract. Each case expects a fresh, empty store.
  *
  * @example Run them on a MemoryStorage
  * ```ts
@@ -60,12 +61,6 @@ export const CONCURRENCY_CASES: readonly StorageCase[] = Object.freeze([
       for (const typo of [{ expectedRevison: 1 }, { ownr: "w" }, 5, "x", null]) {
         await rejectsWith(storage.put(instance, typo as never), ValidationError);
       }
-      await rejectsWith(storage.page({}, { limit: 5, curser: "x" } as never), ValidationError);
-      await rejectsWith(
-        storage.renewLease("opt::2", { owner: "w", leaseMs: 5, extra: 1 } as never),
-        ValidationError,
-      );
-      await rejectsWith(storage.query({ statusIn: [, "pending"] as never }), ValidationError);
       for (const expectedRevision of [-1, 1.5, "1", NaN, null]) {
         await rejectsWith(
           storage.put(instance, { expectedRevision: expectedRevision as number }),

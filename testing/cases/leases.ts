@@ -5,11 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { ConflictError, LeaseConflictError, ValidationError } from "../../mod.ts";
-import { instanceOf, rejectsWith, sleep } from "./helpers.ts";
+import { instanceOf, oddDatesInstance, rejectsWith, sleep } from "./helpers.ts";
 import type { StorageCase } from "../storage_case.ts";
 
 /**
- * Leases: claim, renewLease, releaseLease and puts under a lease. Each case expects a fresh, empty store.
+ * The lease cases of the Storage contract. Each case expects a fresh, empty store.
  *
  * @example Run them on a MemoryStorage
  * ```ts
@@ -52,7 +52,14 @@ export const LEASE_CASES: readonly StorageCase[] = Object.freeze([
       assert.deepEqual(second.map((i) => i.id), ["c4"], "leased instances are skipped");
       assert.deepEqual(await storage.claim({ owner: "w3", leaseMs: 1000, status: "waiting" }), []);
       assert.equal((await storage.get("c2"))!.lease?.owner, "w1");
-      assert.equal((await storage.query({ id: "c4" }))[0].lease?.owner, "w2");
+      assert.equal((await storage.query({ id: "c4" })).at(0)?.lease?.owner, "w2");
+    },
+  },
+  {
+    name: "claim() leases an instance whose Dates carry methods of their own",
+    async run(storage) {
+      await storage.put(oddDatesInstance("date::1"));
+      assert.equal((await storage.claim({ id: "date::1", owner: "o", leaseMs: 1000 })).length, 1);
     },
   },
   {
@@ -68,6 +75,7 @@ export const LEASE_CASES: readonly StorageCase[] = Object.freeze([
       );
       await sleep(450);
       const [taken] = await storage.claim({ owner: "w2", leaseMs: 60_000, status: "waiting" });
+      assert.ok(taken, "the expired lease is claimed again");
       assert.equal(taken.id, "exp::1");
       assert.equal(taken.lease?.owner, "w2");
       await rejectsWith(
@@ -88,6 +96,7 @@ export const LEASE_CASES: readonly StorageCase[] = Object.freeze([
     async run(storage) {
       await storage.put(instanceOf("lease::1", "W", "waiting"));
       const [claimed] = await storage.claim({ owner: "w1", leaseMs: 1000, id: "lease::1" });
+      assert.ok(claimed, "lease::1 is claimed");
       const { expiresAt } = await storage.renewLease("lease::1", { owner: "w1", leaseMs: 120_000 });
       assert.ok(expiresAt.getTime() > claimed.lease!.expiresAt.getTime() + 100_000);
       assert.equal(
@@ -123,6 +132,10 @@ export const LEASE_CASES: readonly StorageCase[] = Object.freeze([
       await rejectsWith(storage.claim({ owner: "w", leaseMs: 10, limit: 0 }), ValidationError);
       await rejectsWith(
         storage.claim({ owner: "w", leaseMs: 10, stauts: "waiting" } as never),
+        ValidationError,
+      );
+      await rejectsWith(
+        storage.renewLease("lease::1", { owner: "w", leaseMs: 5, extra: 1 } as never),
         ValidationError,
       );
     },

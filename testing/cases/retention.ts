@@ -1,15 +1,15 @@
 /**
- * The Storage contract's cases on retention: prune: deleting old finished instances.
+ * The Storage contract's cases on retention: prune deletes old finished instances.
  *
  * @module
  */
 import assert from "node:assert/strict";
 import { ValidationError } from "../../mod.ts";
-import { ids, instanceOf, rejectsWith, sleep } from "./helpers.ts";
+import { EARLY_DATES, ids, instanceOf, rejectsWith, sleep } from "./helpers.ts";
 import type { StorageCase } from "../storage_case.ts";
 
 /**
- * Retention: prune: deleting old finished instances. Each case expects a fresh, empty store.
+ * The retention cases of the Storage contract. Each case expects a fresh, empty store.
  *
  * @example Run them on a MemoryStorage
  * ```ts
@@ -45,6 +45,16 @@ export const RETENTION_CASES: readonly StorageCase[] = Object.freeze([
       ) {
         await rejectsWith(storage.prune(bad as never), ValidationError);
       }
+    },
+  },
+  {
+    name: "prune() takes a cutoff before PostgreSQL's earliest time and deletes nothing",
+    async run(storage) {
+      await storage.put(instanceOf("t1", "W", "running"));
+      for (const early of EARLY_DATES) {
+        assert.equal(await storage.prune({ olderThan: early, statusIn: ["running"] }), 0);
+      }
+      assert.ok(await storage.get("t1"), "t1 is still there");
     },
   },
 ]);

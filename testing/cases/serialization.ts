@@ -1,16 +1,17 @@
 /**
- * The Storage contract's cases on storing values faithfully: values JSON alone would lose, and values that cannot be stored faithfully.
+ * The Storage contract's cases on serialization: values JSON alone would lose come back whole;
+ * values that cannot be stored faithfully are refused with the path.
  *
  * @module
  */
 import assert from "node:assert/strict";
 import { newInstance, SerializationError, type WorkflowInstance } from "../../mod.ts";
-import { rejectsWith } from "./helpers.ts";
+import { oddDatesInstance, rejectsWith } from "./helpers.ts";
 import type { StorageCase } from "../storage_case.ts";
 import { withoutBookkeeping } from "../without_bookkeeping.ts";
 
 /**
- * Storing values faithfully: values JSON alone would lose, and values that cannot be stored faithfully. Each case expects a fresh, empty store.
+ * The serialization cases of the Storage contract. Each case expects a fresh, empty store.
  *
  * @example Run them on a MemoryStorage
  * ```ts
@@ -107,38 +108,13 @@ export const SERIALIZATION_CASES: readonly StorageCase[] = Object.freeze([
   {
     name: "a Date is stored from its time value, whatever methods it carries",
     async run(storage) {
-      const odd = (at: number, define: (d: Date) => void) => {
-        const date = new Date(at);
-        define(date);
-        return date;
-      };
-      const hidden = (key: PropertyKey, value: unknown) => (d: Date) =>
-        Object.defineProperty(d, key, { value });
-      const initial = {
-        iso: odd(1, hidden("toISOString", () => "not a date")),
-        value: odd(2, hidden("valueOf", () => NaN)),
-        primitive: odd(3, hidden(Symbol.toPrimitive, () => "x")),
-        json: odd(4, hidden("toJSON", () => 5)),
-        time: odd(5, hidden("getTime", () => 99)),
-      };
-      const history = [{
-        stepRef: "a",
-        event: "done",
-        timestamp: odd(6, hidden("toISOString", () => "x")),
-        contextUpdates: null,
-      }];
-      const instance = newInstance({ id: "date::1", workflow: "W", initial });
-      instance.executionHistory = history;
-      await storage.put(instance);
+      await storage.put(oddDatesInstance("date::1"));
       const stored = (await storage.get("date::1"))!;
       const times = Object.fromEntries(
         Object.entries(stored.context.initial).map(([k, d]) => [k, (d as Date).getTime()]),
       );
       assert.deepEqual(times, { iso: 1, value: 2, primitive: 3, json: 4, time: 5 });
-      assert.equal(stored.executionHistory[0].timestamp.getTime(), 6);
-      assert.equal((await storage.query({ id: "date::1" })).length, 1);
-      assert.equal((await storage.page({ id: "date::1" }, { limit: 1 })).items.length, 1);
-      assert.equal((await storage.claim({ id: "date::1", owner: "o", leaseMs: 1000 })).length, 1);
+      assert.equal(stored.executionHistory.at(0)?.timestamp.getTime(), 6);
     },
   },
   {

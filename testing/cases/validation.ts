@@ -1,5 +1,6 @@
 /**
- * The Storage contract's cases on bad input refused: bad ids, instances and filters are refused with a ValidationError and nothing is written.
+ * The Storage contract's cases on bad input: ids, instances and filters a store refuses with a
+ * ValidationError, writing nothing.
  *
  * @module
  */
@@ -14,7 +15,7 @@ import { rejectsWith, seedForQueries } from "./helpers.ts";
 import type { StorageCase } from "../storage_case.ts";
 
 /**
- * Bad input refused: bad ids, instances and filters are refused with a ValidationError and nothing is written. Each case expects a fresh, empty store.
+ * The bad-input cases of the Storage contract. Each case expects a fresh, empty store.
  *
  * @example Run them on a MemoryStorage
  * ```ts
@@ -54,6 +55,7 @@ export const VALIDATION_CASES: readonly StorageCase[] = Object.freeze([
       for (const filter of bad) {
         await rejectsWith(storage.query(filter as InstanceFilter), ValidationError);
       }
+      await rejectsWith(storage.query({ statusIn: [, "pending"] as never }), ValidationError);
     },
   },
   {
