@@ -501,9 +501,11 @@ function mark(entry: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { splitStatements } from "./migrate.ts";
  *
- * splitStatements("CREATE INDEX a ON t (x); DO $$ BEGIN PERFORM 1; END $$;"); // 2 statements
+ * const statements = splitStatements("CREATE INDEX a ON t (x); DO $$ BEGIN PERFORM 1; END $$;");
+ * assert.equal(statements.length, 2);
  * ```
  */
 export function splitStatements(sql: string): string[] {

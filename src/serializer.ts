@@ -39,10 +39,11 @@ const MAX_INT4 = 2147483647;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeInstance, newInstance, type EncodedInstance } from "@heph/pg";
  *
  * const row: EncodedInstance = encodeInstance(newInstance({ id: "a", workflow: "W" }));
- * JSON.parse(row.state).context; // { initial: {}, steps: {} }
+ * assert.deepEqual(JSON.parse(row.state).context, { initial: {}, steps: {} });
  * ```
  */
 export interface EncodedInstance {
@@ -192,10 +193,12 @@ export function validateWorkflowVersion(version: unknown): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeInstance, newInstance } from "@heph/pg";
  *
  * const instance = newInstance({ id: "a", workflow: "W", initial: { at: new Date(0) } });
- * JSON.parse(encodeInstance(instance).state).$types; // [[["context", "initial", "at"], "Date"]]
+ * const { $types } = JSON.parse(encodeInstance(instance).state);
+ * assert.deepEqual($types, [[["context", "initial", "at"], "Date"]]);
  * ```
  */
 export function encodeInstance(instance: WorkflowInstance<object>): EncodedInstance {
@@ -340,13 +343,14 @@ function encodeHistory(value: unknown, writer: TypedJsonWriter): unknown[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeInstance } from "@heph/pg";
  *
  * const instance = decodeInstance({
  *   id: "a", workflow: "W", workflow_version: 1, status: "pending", state: "{}",
  *   revision: "1", inserted_at: "0", updated_at: "0",
  * });
- * instance.activeSteps; // Set(0) {}
+ * assert.deepEqual(instance.activeSteps, new Set());
  * ```
  */
 export function decodeInstance(row: InstanceRow): StoredInstance {

@@ -317,6 +317,7 @@ export interface PruneOptions {
  *
  * @example Code against the contract, run on any store
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MemoryStorage, newInstance, type Storage } from "@heph/pg";
  *
  * async function start(storage: Storage, id: string): Promise<number> {
@@ -325,7 +326,7 @@ export interface PruneOptions {
  *   });
  *   return revision;
  * }
- * await start(new MemoryStorage(), "order::1"); // 1
+ * assert.equal(await start(new MemoryStorage(), "order::1"), 1);
  * ```
  */
 export interface Storage {

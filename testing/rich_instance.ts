@@ -13,9 +13,10 @@ import { newInstance, type WorkflowInstance } from "../mod.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { richInstance } from "@heph/pg/testing";
  *
- * richInstance("order::1").status; // "running"
+ * assert.equal(richInstance("order::1").status, "running");
  * ```
  */
 export function richInstance(id: string): WorkflowInstance {

@@ -110,11 +110,12 @@ export interface ConformanceReport {
  *
  * @example Check your own Storage implementation
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MemoryStorage } from "@heph/pg";
  * import { storageConformance } from "@heph/pg/testing";
  *
  * const report = await storageConformance("memory", () => ({ storage: new MemoryStorage() }));
- * console.log(`${report.passed} passed, ${report.failed} failed`);
+ * assert.equal(report.failed, 0, report.results.filter((r) => !r.ok).map((r) => r.name).join());
  * ```
  */
 export async function storageConformance(

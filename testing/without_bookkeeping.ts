@@ -14,13 +14,14 @@ import type { StoredInstance, WorkflowInstance } from "../mod.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MemoryStorage, newInstance } from "@heph/pg";
  * import { withoutBookkeeping } from "@heph/pg/testing";
  *
  * const storage = new MemoryStorage();
  * const instance = newInstance({ id: "a", workflow: "W" });
  * await storage.put(instance);
- * withoutBookkeeping((await storage.get("a"))!); // deep-equals instance
+ * assert.deepStrictEqual(withoutBookkeeping((await storage.get("a"))!), instance);
  * ```
  */
 export function withoutBookkeeping(stored: StoredInstance): WorkflowInstance {
