@@ -1,7 +1,9 @@
 /**
  * The Storage contract as runnable checks: every behaviour a {@linkcode Storage} promises,
  * written once and run against every implementation and every driver. Built on
- * `node:assert/strict` only, so it runs under any test runner.
+ * `node:assert/strict` only, so it runs under any test runner. The cases live by theme in
+ * `testing/cases/` (writes and reads, bad input, queries, paging, serialization, concurrency,
+ * leases, retention); this module combines them and runs them.
  *
  * @example Run the suite under `deno test`
  * ```ts ignore
