@@ -20,11 +20,12 @@
  *
  * @example Without a database
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MemoryStorage, newInstance } from "@heph/pg";
  *
  * const storage = new MemoryStorage();
  * const { revision } = await storage.put(newInstance({ id: "order::1", workflow: "Shop.Order" }));
- * console.log(revision); // 1
+ * assert.equal(revision, 1);
  * ```
  *
  * What applications use comes first below. What only driver authors and tools reading the table

@@ -5,9 +5,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { typedText } from "./typed_text.ts";
  *
- * typedText({ at: new Date(0), n: 12n }); // '{\n  "at": Date(1970-01-01T00:00:00.000Z),\n  "n": 12n\n}'
+ * const text = typedText({ at: new Date(0), n: 12n });
+ * assert.equal(text, '{\n  "at": Date(1970-01-01T00:00:00.000Z),\n  "n": 12n\n}');
  * ```
  *
  * @module

@@ -15,9 +15,10 @@ const CHUNK = 0x8000;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeBase64 } from "./base64.ts";
  *
- * encodeBase64(new Uint8Array([104, 105])); // "aGk="
+ * assert.equal(encodeBase64(new Uint8Array([104, 105])), "aGk=");
  * ```
  */
 export function encodeBase64(bytes: Uint8Array): string {
@@ -37,9 +38,10 @@ export function encodeBase64(bytes: Uint8Array): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeBase64 } from "./base64.ts";
  *
- * decodeBase64("aGk="); // Uint8Array [104, 105]
+ * assert.deepEqual(decodeBase64("aGk="), new Uint8Array([104, 105]));
  * ```
  */
 export function decodeBase64(text: string): Uint8Array {
@@ -57,9 +59,10 @@ export function decodeBase64(text: string): Uint8Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeBase64Url } from "./base64.ts";
  *
- * encodeBase64Url(new Uint8Array([251, 255])); // "-_8"
+ * assert.equal(encodeBase64Url(new Uint8Array([251, 255])), "-_8");
  * ```
  */
 export function encodeBase64Url(bytes: Uint8Array): string {
@@ -75,9 +78,10 @@ export function encodeBase64Url(bytes: Uint8Array): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeBase64Url } from "./base64.ts";
  *
- * decodeBase64Url("-_8"); // Uint8Array [251, 255]
+ * assert.deepEqual(decodeBase64Url("-_8"), new Uint8Array([251, 255]));
  * ```
  */
 export function decodeBase64Url(text: string): Uint8Array {

@@ -26,13 +26,16 @@ export interface HephErrorOptions {
  *
  * @example Catch any of them
  * ```ts
+ * import assert from "node:assert/strict";
  * import { HephError, MemoryStorage } from "@heph/pg";
  *
+ * let code: string | undefined;
  * try {
  *   await new MemoryStorage().query({ stauts: "running" } as never);
  * } catch (error) {
- *   if (error instanceof HephError) console.log(error.code); // "HEPH_VALIDATION"
+ *   if (error instanceof HephError) code = error.code;
  * }
+ * assert.equal(code, "HEPH_VALIDATION");
  * ```
  */
 export class HephError extends Error {
@@ -58,10 +61,11 @@ export class HephError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ValidationError } from "@heph/pg";
  *
  * const error = new ValidationError("Invalid status: \"done\"");
- * error.code; // "HEPH_VALIDATION"
+ * assert.equal(error.code, "HEPH_VALIDATION");
  * ```
  */
 export class ValidationError extends HephError {
@@ -82,10 +86,11 @@ export class ValidationError extends HephError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SerializationError } from "@heph/pg";
  *
  * const error = new SerializationError("Cannot store a function", "context.initial.callback");
- * error.path; // "context.initial.callback"
+ * assert.equal(error.path, "context.initial.callback");
  * ```
  */
 export class SerializationError extends HephError {
@@ -112,10 +117,11 @@ export class SerializationError extends HephError {
  *
  * @example Retry a read-modify-write
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ConflictError } from "@heph/pg";
  *
  * const error = new ConflictError("order::1", 3, 4);
- * error.actual; // 4
+ * assert.equal(error.actual, 4);
  * ```
  */
 export class ConflictError extends HephError {
@@ -164,11 +170,12 @@ export class ConflictError extends HephError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ConflictError, LeaseConflictError } from "@heph/pg";
  *
  * const error = new LeaseConflictError("order::1", "worker-a", { owner: "worker-b", expiresAt: new Date() });
- * error instanceof ConflictError; // true
- * error.holder?.owner; // "worker-b"
+ * assert.ok(error instanceof ConflictError);
+ * assert.equal(error.holder?.owner, "worker-b");
  * ```
  */
 export class LeaseConflictError extends ConflictError {
@@ -206,10 +213,11 @@ export class LeaseConflictError extends ConflictError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CorruptRecordError } from "@heph/pg";
  *
  * const error = new CorruptRecordError("order::1", "state.active_steps is not a list");
- * error.id; // "order::1"
+ * assert.equal(error.id, "order::1");
  * ```
  */
 export class CorruptRecordError extends HephError {
@@ -235,10 +243,11 @@ export class CorruptRecordError extends HephError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MigrationError } from "@heph/pg";
  *
  * const error = new MigrationError("Checksum mismatch for applied migration 1");
- * error.code; // "HEPH_MIGRATION"
+ * assert.equal(error.code, "HEPH_MIGRATION");
  * ```
  */
 export class MigrationError extends HephError {
@@ -261,10 +270,11 @@ export class MigrationError extends HephError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DatabaseError } from "@heph/pg";
  *
  * const error = new DatabaseError("relation does not exist", { sqlState: "42P01" });
- * error.code; // "42P01"
+ * assert.equal(error.code, "42P01");
  * ```
  */
 export class DatabaseError extends HephError {
@@ -298,10 +308,11 @@ const SQLSTATE = /^[0-9A-Z]{5}$/;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isSqlState } from "./errors.ts";
  *
- * isSqlState("57P01"); // true
- * isSqlState("ECONNREFUSED"); // false
+ * assert.equal(isSqlState("57P01"), true);
+ * assert.equal(isSqlState("ECONNREFUSED"), false);
  * ```
  */
 export function isSqlState(value: unknown): value is string {
@@ -317,10 +328,11 @@ export function isSqlState(value: unknown): value is string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { toDatabaseError } from "@heph/pg";
  *
  * const error = toDatabaseError(Object.assign(new Error("boom"), { code: "57P01" }));
- * error.code; // "57P01"
+ * assert.equal(error.code, "57P01");
  * ```
  */
 export function toDatabaseError(error: unknown): HephError {
@@ -385,13 +397,15 @@ const SESSION_ENDED = ["57P01", "57P02", "57P03", "57P04", "57P05"];
  *
  * @example Retry reads when the connection was lost
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DatabaseError, isConnectionError } from "@heph/pg";
  *
  * const lost = new DatabaseError("terminating connection due to administrator command", {
  *   sqlState: "57P01",
  * });
- * isConnectionError(lost); // true
- * isConnectionError(new DatabaseError("deadlock detected", { sqlState: "40P01" })); // false
+ * assert.equal(isConnectionError(lost), true);
+ * const deadlock = new DatabaseError("deadlock detected", { sqlState: "40P01" });
+ * assert.equal(isConnectionError(deadlock), false);
  * ```
  */
 export function isConnectionError(error: unknown): error is DatabaseError {

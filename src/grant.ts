@@ -86,10 +86,11 @@ export interface GrantResult {
  *
  * @example The SQL, without a database
  * ```ts
+ * import assert from "node:assert/strict";
  * import { grantRuntimeAccess, type SqlDriver } from "@heph/pg";
  *
  * const { sql } = await grantRuntimeAccess({} as SqlDriver, { role: "heph_app", dryRun: true });
- * sql.at(-1); // 'GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE "public".workflow_instances TO "heph_app"'
+ * assert.equal(sql.at(-1), 'GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE "public".workflow_instances TO "heph_app"');
  * ```
  */
 export async function grantRuntimeAccess(

@@ -9,9 +9,10 @@
  *
  * @example Check a string
  * ```ts
+ * import assert from "node:assert/strict";
  * import { INSTANCE_STATUSES } from "@heph/pg";
  *
- * INSTANCE_STATUSES.includes("running"); // true
+ * assert.ok(INSTANCE_STATUSES.includes("running"));
  * ```
  */
 export const INSTANCE_STATUSES: readonly ["pending", "running", "waiting", "completed", "failed"] =
@@ -141,12 +142,13 @@ export interface WorkflowInstance<I extends object = Record<string, unknown>> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MemoryStorage, newInstance, type StoredInstance } from "@heph/pg";
  *
  * const storage = new MemoryStorage();
  * await storage.put(newInstance({ id: "a", workflow: "W" }));
  * const stored: StoredInstance | null = await storage.get("a");
- * stored?.revision; // 1
+ * assert.equal(stored?.revision, 1);
  * ```
  */
 export interface StoredInstance<I extends object = Record<string, unknown>>
@@ -214,10 +216,11 @@ export interface NewInstanceInput<I extends object = Record<string, unknown>> {
  *
  * @example Start an order workflow
  * ```ts
+ * import assert from "node:assert/strict";
  * import { newInstance } from "@heph/pg";
  *
  * const instance = newInstance({ id: "order::123", workflow: "Shop.OrderWorkflow", initial: { order_id: 123 } });
- * instance.status; // "pending"
+ * assert.equal(instance.status, "pending");
  * ```
  */
 export function newInstance<I extends object = Record<string, unknown>>(

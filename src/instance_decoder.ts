@@ -60,13 +60,14 @@ export interface InstanceRow {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeInstance } from "@heph/pg";
  *
  * const instance = decodeInstance({
  *   id: "a", workflow: "W", workflow_version: 1, status: "pending", state: "{}",
  *   revision: "1", inserted_at: "0", updated_at: "0",
  * });
- * instance.activeSteps; // Set(0) {}
+ * assert.deepEqual(instance.activeSteps, new Set());
  * ```
  */
 export function decodeInstance(row: InstanceRow): StoredInstance {

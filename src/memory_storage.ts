@@ -59,11 +59,12 @@ let entriesOf: (storage: MemoryStorage) => Map<string, MemoryEntry>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MemoryStorage, newInstance } from "@heph/pg";
  *
  * const storage = new MemoryStorage();
  * await storage.put(newInstance({ id: "order::1", workflow: "Shop.Order" }));
- * (await storage.query({ status: "pending" })).length; // 1
+ * assert.equal((await storage.query({ status: "pending" })).length, 1);
  * ```
  */
 export class MemoryStorage implements Storage {

@@ -339,9 +339,10 @@ export function validatePage(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { validateRead } from "./options.ts";
  *
- * validateRead({ fromPrimary: true }); // { fromPrimary: true }
+ * assert.deepEqual(validateRead({ fromPrimary: true }), { fromPrimary: true });
  * ```
  */
 export function validateRead(options: ReadOptions | undefined): { fromPrimary: boolean } {

@@ -32,10 +32,11 @@ export { decodeInstance, type InstanceRow } from "./instance_decoder.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeInstance, newInstance, type EncodedInstance } from "@heph/pg";
  *
  * const row: EncodedInstance = encodeInstance(newInstance({ id: "a", workflow: "W" }));
- * JSON.parse(row.state).context; // { initial: {}, steps: {} }
+ * assert.deepEqual(JSON.parse(row.state).context, { initial: {}, steps: {} });
  * ```
  */
 export interface EncodedInstance {
@@ -61,10 +62,12 @@ export interface EncodedInstance {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeInstance, newInstance } from "@heph/pg";
  *
  * const instance = newInstance({ id: "a", workflow: "W", initial: { at: new Date(0) } });
- * JSON.parse(encodeInstance(instance).state).$types; // [[["context", "initial", "at"], "Date"]]
+ * const { $types } = JSON.parse(encodeInstance(instance).state);
+ * assert.deepEqual($types, [[["context", "initial", "at"], "Date"]]);
  * ```
  */
 export function encodeInstance(instance: WorkflowInstance<object>): EncodedInstance {

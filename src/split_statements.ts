@@ -14,9 +14,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { splitStatements } from "./split_statements.ts";
  *
- * splitStatements("CREATE INDEX a ON t (x); DO $$ BEGIN PERFORM 1; END $$;"); // 2 statements
+ * const statements = splitStatements("CREATE INDEX a ON t (x); DO $$ BEGIN PERFORM 1; END $$;");
+ * assert.equal(statements.length, 2);
  * ```
  */
 export function splitStatements(sql: string): string[] {

@@ -124,6 +124,7 @@ export interface RenewLeaseResult {
  *
  * @example Code against the contract, run on any store
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MemoryStorage, newInstance, type Storage } from "@heph/pg";
  *
  * async function start(storage: Storage, id: string): Promise<number> {
@@ -132,7 +133,7 @@ export interface RenewLeaseResult {
  *   });
  *   return revision;
  * }
- * await start(new MemoryStorage(), "order::1"); // 1
+ * assert.equal(await start(new MemoryStorage(), "order::1"), 1);
  * ```
  */
 export interface Storage {

@@ -42,9 +42,10 @@ const COOKIE = "heph_dashboard_token";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { TOKEN_PATTERN } from "@heph/pg/dashboard";
  *
- * TOKEN_PATTERN.test(crypto.randomUUID().replaceAll("-", "")); // true
+ * assert.ok(TOKEN_PATTERN.test(crypto.randomUUID().replaceAll("-", "")));
  * ```
  */
 export const TOKEN_PATTERN: RegExp = /^[A-Za-z0-9._~+\/=-]{16,256}$/;
@@ -55,9 +56,10 @@ export const TOKEN_PATTERN: RegExp = /^[A-Za-z0-9._~+\/=-]{16,256}$/;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SECURITY_HEADERS } from "@heph/pg/dashboard";
  *
- * SECURITY_HEADERS["x-frame-options"]; // "DENY"
+ * assert.equal(SECURITY_HEADERS["x-frame-options"], "DENY");
  * ```
  */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
