@@ -61,9 +61,9 @@ export interface PostgresJsRows extends Iterable<Record<string, unknown>> {
  * import postgres from "npm:postgres";
  * import type { PostgresJsTransaction } from "@heph/pg/postgres-js";
  *
- * await postgres().begin((tx) => {
+ * await postgres().begin(async (tx) => {
  *   const session: PostgresJsTransaction = tx;
- *   return session.unsafe("SELECT 1");
+ *   await session.unsafe("SELECT 1");
  * });
  * ```
  */

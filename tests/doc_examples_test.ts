@@ -4,7 +4,9 @@
  * run in a test: it reaches a database or service (a connection string, `DATABASE_URL`, a
  * client that connects), imports from JSR, starts a test or a server of its own, or is a
  * fragment using names from the text around it. Every other example runs, and every published
- * file with a runnable example is on the task's list.
+ * file with a runnable example is on the task's list. A skipped example that is whole (it
+ * only needs a server) is still type-checked here, as `deno check --doc` did before it was
+ * skipped.
  *
  * @module
  */
@@ -97,6 +99,38 @@ Deno.test("an example is skipped (ts ignore) only when it cannot run as a test",
   }
   assert.deepEqual(skippedWithoutReason, [], "these could run under deno task test:doc");
   assert.ok(skipped > 0, "the scan finds the skipped examples");
+});
+
+Deno.test("a skipped example still type-checks, but for the names a fragment borrows", async () => {
+  const skipped: { example: Example; file: string }[] = [];
+  try {
+    for (const [path, examples] of await publishedExamples()) {
+      for (const example of examples) {
+        if (!example.attributes.includes("ignore") || /from "jsr:/.test(example.code)) continue;
+        // Beside its module, so the example's relative imports resolve as in `deno check --doc`.
+        const dir = `${ROOT}${path.slice(0, path.lastIndexOf("/") + 1)}`;
+        const file = await Deno.makeTempFile({ dir, prefix: ".doc_example_", suffix: ".ts" });
+        skipped.push({ example, file });
+        await Deno.writeTextFile(file, `${example.code}\nexport {};\n`);
+      }
+    }
+    assert.ok(skipped.length > 10, `${skipped.length} skipped examples`);
+    const { stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["check", "--no-lock", ...skipped.map(({ file }) => file)],
+      cwd: ROOT,
+      env: { NO_COLOR: "1" },
+    }).output();
+    const report = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
+    const errors = report.split(/\n(?=TS\d+ \[ERROR\])/).filter((e) => /^TS\d+ \[ERROR\]/.test(e))
+      // "Cannot find name" (with or without a suggestion): a fragment's borrowed name.
+      .filter((error) => !/^TS(?:2304|2552|2592) /.test(error))
+      .map((error) =>
+        skipped.reduce((text, { example, file }) => text.replaceAll(file, example.where), error)
+      );
+    assert.deepEqual(errors, []);
+  } finally {
+    await Promise.all(skipped.map(({ file }) => Deno.remove(file)));
+  }
 });
 
 Deno.test("deno task test:doc covers every published file with a runnable example", async () => {
