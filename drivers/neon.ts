@@ -298,7 +298,8 @@ function withConnectionState(error: unknown): unknown {
 /**
  * A WebSocket that cannot be opened is reported as an error event, not an `Error`, with no code:
  * throw an `Error` with the SQLSTATE for "no connection". A connection lost later surfaces as
- * node-postgres' "Connection terminated unexpectedly", which the core already maps to `"08006"`.
+ * node-postgres' "Connection terminated unexpectedly", which the node-postgres driver underneath
+ * gives the code `"08006"`.
  */
 function rethrowWebSocketError(error: unknown): never {
   if (
