@@ -348,21 +348,17 @@ function systemState(code: unknown): string | undefined {
   return undefined;
 }
 
-/** Codes drivers use when no connection could be made (Node/Deno system errors, postgres.js). */
+/** System error codes (Node's and Deno's sockets) of a connection that could not be made. */
 const NOT_CONNECTED = [
   "ECONNREFUSED",
   "ENOTFOUND",
   "EAI_AGAIN",
   "ETIMEDOUT",
   "EHOSTUNREACH",
-  "CONNECT_TIMEOUT",
 ];
 
-/** Codes drivers use when an open connection was lost (system errors, postgres.js). */
+/** System error codes of an open connection that was lost. */
 const CONNECTION_LOST = [
   "ECONNRESET",
   "EPIPE",
-  "CONNECTION_CLOSED",
-  "CONNECTION_ENDED",
-  "CONNECTION_DESTROYED",
 ];

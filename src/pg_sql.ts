@@ -282,3 +282,15 @@ function citusUpsertAsOwner(insertValues: string, owner: string): string {
 function leaseAllows(alias: string, owner: string, at = "now()"): string {
   return `(${alias}.lease_owner IS NULL OR ${alias}.lease_owner = ${owner} OR ${alias}.lease_expires_at <= ${at})`;
 }
+
+/**
+ * The statements of one table, as {@linkcode statements} builds them.
+ *
+ * @example
+ * ```ts
+ * import { type Statements, statements } from "./pg_sql.ts";
+ *
+ * const sql: Statements = statements('"tenant_a".workflow_instances');
+ * ```
+ */
+export type Statements = ReturnType<typeof statements>;

@@ -4,44 +4,24 @@
  * @module
  */
 
-import type { SqlDriver } from "./driver.ts";
-import { ConflictError, DatabaseError, type HephError } from "./errors.ts";
-import { explainError } from "./explain_error.ts";
 import type { StoredInstance, WorkflowInstance } from "./instance.ts";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
-import {
-  validateClaim,
-  validateFilter,
-  validateLease,
-  validatePage,
-  validatePrune,
-  validatePut,
-  validateRead,
-} from "./options.ts";
+import { validateFilter, validatePage, validatePrune, validateRead } from "./options.ts";
 import { compileFilter, timestampParam } from "./filter_sql.ts";
-import { type PutParam, statements } from "./pg_sql.ts";
+import { claimInstances, releaseLease, renewLease } from "./pg_leases.ts";
+import { putInstance, putInstances } from "./pg_put.ts";
+import { type Statements, statements } from "./pg_sql.ts";
+import { countGroupOf, decodeEach, decodeRow } from "./pg_rows.ts";
 import {
-  countGroupOf,
-  decodeEach,
-  decodeRow,
-  heldByAnother,
-  leaseConflict,
-  type Row,
-  singleRow,
-} from "./pg_rows.ts";
-import { checkStorageOptions, type PgStorageOptions } from "./pg_storage_options.ts";
-import {
-  type QueryHooks,
-  type QueryInfo,
-  type QueryOperation,
-  runObserved,
-} from "./query_hooks.ts";
+  checkStorageOptions,
+  type CountEstimate,
+  type PgStorageOptions,
+} from "./pg_storage_types.ts";
 import { scanPages } from "./scan.ts";
-import { statementName } from "./statement_name.ts";
 import { quoteSchema } from "./schema.ts";
-import { encodeInstance, encodeInstances, validateId } from "./serializer.ts";
-import type { NamedStatement } from "./sql_params.ts";
+import { validateId } from "./serializer.ts";
 import { whereClause } from "./sql_params.ts";
+import { StatementRunner } from "./statement_runner.ts";
 import type {
   ClaimOptions,
   CountGroup,
@@ -60,31 +40,8 @@ import type {
   Storage,
 } from "./storage.ts";
 
-export type { PgStorageOptions } from "./pg_storage_options.ts";
+export type { CountEstimate, PgStorageOptions } from "./pg_storage_types.ts";
 export type { QueryEvent, QueryInfo, QueryOperation, QueryWrapper } from "./query_hooks.ts";
-
-/**
- * What {@linkcode PgStorage.estimateCount} returns: a number of instances and whether it is an
- * estimate.
- *
- * @example
- * ```ts
- * import type { CountEstimate } from "@heph/pg";
- *
- * const shown: CountEstimate = { count: 1_204_000, estimated: true };
- * const label = `${shown.estimated ? "≈ " : ""}${shown.count.toLocaleString("en-US")} instances`;
- * ```
- */
-export interface CountEstimate {
-  /** How many instances. */
-  count: number;
-  /**
-   * `true`: PostgreSQL's statistics estimate, as of the last ANALYZE scaled to the table's
-   * current size (typically within a few percent); `false`: an exact count, made because the
-   * table had no statistics yet.
-   */
-  estimated: boolean;
-}
 
 /**
  * Workflow instances in a PostgreSQL table, through any {@linkcode SqlDriver}. Every operation
@@ -109,12 +66,8 @@ export interface CountEstimate {
 export class PgStorage implements Storage {
   /** The schema this storage reads and writes. */
   readonly schema: string;
-  #driver: SqlDriver;
-  #readDriver: SqlDriver;
-  #sql: ReturnType<typeof statements>;
-  #hooks: QueryHooks;
-  /** The fixed statements (their text never varies with the input), by text: their names. */
-  #names: Map<string, string>;
+  #sql: Statements;
+  #run: StatementRunner;
 
   /**
    * Creates a storage over a driver, on one schema.
@@ -138,11 +91,8 @@ export class PgStorage implements Storage {
       sql.delete,
       sql.renew,
       sql.release,
-    ];
-    this.#names = new Map(fixed.map(({ text }) => [text, statementName(text)]));
-    this.#driver = driver;
-    this.#readDriver = readDriver;
-    this.#hooks = hooks;
+    ].map(({ text }) => text);
+    this.#run = new StatementRunner({ driver, readDriver, schema, hooks, fixed });
   }
 
   /**
@@ -158,10 +108,14 @@ export class PgStorage implements Storage {
     id: string,
     options?: ReadOptions,
   ): Promise<StoredInstance<I> | null> {
-    const read = this.#reader(validateRead(options).fromPrimary);
+    const read = this.#run.reader(validateRead(options).fromPrimary);
     const checked = validateId(id);
     const { get } = this.#sql;
-    const [row] = await this.#query("get", get.text, get.params({ id: checked }), checked, read);
+    const params = get.params({ id: checked });
+    const [row] = await this.#run.rows("get", get.text, params, {
+      instanceId: checked,
+      driver: read,
+    });
     return row === undefined ? null : decodeRow<I>(row);
   }
 
@@ -178,35 +132,8 @@ export class PgStorage implements Storage {
    * @throws {ConflictError} When the expected revision does not match; nothing is written.
    * @throws {LeaseConflictError} When another owner holds a live lease; nothing is written.
    */
-  async put(instance: WorkflowInstance<object>, options?: PutOptions): Promise<PutResult> {
-    const { expectedRevision: expected, owner } = validatePut(options);
-    const row = encodeInstance(instance);
-    const sql = this.#sql;
-    // An update keeps the stored workflow version; an insert (expectedRevision 0) checks no lease.
-    const statement: NamedStatement<PutParam> = expected === undefined
-      ? owner === undefined ? sql.upsert : sql.upsertAsOwner
-      : expected === 0
-      ? sql.insert
-      : owner === undefined
-      ? sql.update
-      : sql.updateAsOwner;
-    const params = statement.params({
-      id: row.id,
-      workflow: row.workflow,
-      workflowVersion: row.workflowVersion,
-      status: row.status,
-      state: row.state,
-      owner,
-      revision: expected,
-    });
-    const result = await this.#one("put", statement.text, params, row.id);
-    if (result.revision !== null) return { revision: Number(result.revision) };
-    if (owner !== undefined && expected !== 0 && heldByAnother(result, owner)) {
-      throw leaseConflict(row.id, owner, result);
-    }
-    // With expectedRevision 0 the row exists; a concurrent insert may be too new to read.
-    const actual = result.current !== null ? Number(result.current) : expected === 0 ? null : 0;
-    throw new ConflictError(row.id, expected ?? null, actual);
+  put(instance: WorkflowInstance<object>, options?: PutOptions): Promise<PutResult> {
+    return putInstance(this.#run, this.#sql, instance, options);
   }
 
   /**
@@ -217,28 +144,8 @@ export class PgStorage implements Storage {
    * @throws {ValidationError} On an invalid instance or a repeated id (nothing is written).
    * @throws {SerializationError} When a value cannot be stored faithfully (nothing is written).
    */
-  async putMany(instances: readonly WorkflowInstance<object>[]): Promise<PutManyResult> {
-    const rows = encodeInstances(instances);
-    if (rows.length === 0) return { revisions: [] };
-    const json = `[${
-      rows.map((r) =>
-        `{"id":${JSON.stringify(r.id)},"workflow":${
-          JSON.stringify(r.workflow)
-        },"workflow_version":${r.workflowVersion},"status":"${r.status}","state":${r.state}}`
-      ).join(",")
-    }]`;
-    const { putMany } = this.#sql;
-    const result = await this.#query("putMany", putMany.text, putMany.params({ rows: json }));
-    const revisions = new Map(result.map((r) => [r.id, Number(r.revision)]));
-    return {
-      revisions: rows.map((r) => {
-        const revision = revisions.get(r.id);
-        if (revision === undefined) {
-          throw new DatabaseError(`Unexpected result of putMany: no revision for ${r.id}`);
-        }
-        return revision;
-      }),
-    };
+  putMany(instances: readonly WorkflowInstance<object>[]): Promise<PutManyResult> {
+    return putInstances(this.#run, this.#sql, instances);
   }
 
   /**
@@ -250,7 +157,8 @@ export class PgStorage implements Storage {
   async delete(id: string): Promise<void> {
     const checked = validateId(id);
     const { delete: remove } = this.#sql;
-    await this.#query("delete", remove.text, remove.params({ id: checked }), checked);
+    const params = remove.params({ id: checked });
+    await this.#run.rows("delete", remove.text, params, { instanceId: checked });
   }
 
   /**
@@ -266,10 +174,10 @@ export class PgStorage implements Storage {
     filter: InstanceFilter,
     options?: ReadOptions,
   ): Promise<StoredInstance<I>[]> {
-    const read = this.#reader(validateRead(options).fromPrimary);
+    const read = this.#run.reader(validateRead(options).fromPrimary);
     const { conditions, params } = compileFilter(validateFilter(filter));
     const text = `${this.#sql.select} ${whereClause(conditions)} ${this.#sql.order}`;
-    const rows = await this.#query("query", text, params, undefined, read);
+    const rows = await this.#run.rows("query", text, params, { driver: read });
     return rows.map(decodeRow<I>);
   }
 
@@ -305,13 +213,8 @@ export class PgStorage implements Storage {
     const text = `${this.#sql.page} ${whereClause(conditions)} ${order} LIMIT ${
       compiled.bind(limit + 1)
     }::integer`;
-    const rows = await this.#query(
-      "page",
-      text,
-      compiled.params,
-      undefined,
-      this.#reader(fromPrimary),
-    );
+    const driver = this.#run.reader(fromPrimary);
+    const rows = await this.#run.rows("page", text, compiled.params, { driver });
     const items = rows.slice(0, limit);
     const last = rows.length > limit ? items.at(-1) : undefined;
     const nextCursor = last
@@ -347,10 +250,10 @@ export class PgStorage implements Storage {
    * @throws {ValidationError} On a bad filter.
    */
   async count(filter: InstanceFilter, options?: ReadOptions): Promise<number> {
-    const read = this.#reader(validateRead(options).fromPrimary);
+    const read = this.#run.reader(validateRead(options).fromPrimary);
     const { conditions, params } = compileFilter(validateFilter(filter));
     const text = `${this.#sql.count} ${whereClause(conditions)}`;
-    return Number((await this.#one("count", text, params, undefined, read)).n);
+    return Number((await this.#run.one("count", text, params, { driver: read })).n);
   }
 
   /**
@@ -372,10 +275,10 @@ export class PgStorage implements Storage {
    * ```
    */
   async countGroups(filter: InstanceFilter, options?: ReadOptions): Promise<CountGroup[]> {
-    const read = this.#reader(validateRead(options).fromPrimary);
+    const read = this.#run.reader(validateRead(options).fromPrimary);
     const { conditions, params } = compileFilter(validateFilter(filter));
     const text = `${this.#sql.countGroups} ${whereClause(conditions)} ${this.#sql.groups}`;
-    const rows = await this.#query("countGroups", text, params, undefined, read);
+    const rows = await this.#run.rows("countGroups", text, params, { driver: read });
     return rows.map(countGroupOf);
   }
 
@@ -396,7 +299,7 @@ export class PgStorage implements Storage {
    * ```
    */
   async estimateCount(): Promise<CountEstimate> {
-    const row = await this.#one("estimateCount", this.#sql.estimate, []);
+    const row = await this.#run.one("estimateCount", this.#sql.estimate, []);
     return row.estimate !== null
       ? { count: Number(row.estimate), estimated: true }
       : { count: Number(row.exact), estimated: false };
@@ -412,28 +315,10 @@ export class PgStorage implements Storage {
    * @throws {CorruptRecordError} When a row it took cannot be decoded; every lease this claim
    *   took is given back first (a second statement, on this path only).
    */
-  async claim<I extends object = Record<string, unknown>>(
+  claim<I extends object = Record<string, unknown>>(
     options: ClaimOptions,
   ): Promise<StoredInstance<I>[]> {
-    const { owner, leaseMs, limit, filter } = validateClaim(options);
-    const compiled = compileFilter(filter);
-    const text = this.#sql.claim(
-      compiled.conditions,
-      compiled.bind(owner),
-      compiled.bind(leaseMs),
-      compiled.bind(limit),
-    );
-    const rows = await this.#query("claim", text, compiled.params);
-    const { healthy, corrupt } = decodeEach<I>(rows);
-    const [firstCorrupt] = corrupt;
-    if (firstCorrupt === undefined) return healthy;
-    // Never keep a lease that is not handed over: give back every one this claim took.
-    const { releaseMany } = this.#sql;
-    const ids = JSON.stringify(rows.map((r) => r.id));
-    try {
-      await this.#query("claim", releaseMany.text, releaseMany.params({ ids, owner }));
-    } catch { /* the leases lapse after leaseMs; the corrupt row is what to report */ }
-    throw firstCorrupt;
+    return claimInstances<I>(this.#run, this.#sql, options);
   }
 
   /**
@@ -445,14 +330,8 @@ export class PgStorage implements Storage {
    * @throws {LeaseConflictError} When the lease is held by someone else, has expired, or the
    *   instance is gone.
    */
-  async renewLease(id: string, options: LeaseOptions): Promise<RenewLeaseResult> {
-    const { owner, leaseMs } = validateLease(options, true);
-    const checked = validateId(id);
-    const { renew } = this.#sql;
-    const params = renew.params({ id: checked, owner, leaseMs });
-    const row = await this.#one("renewLease", renew.text, params, checked);
-    if (row.expires_at === null) throw leaseConflict(id, owner, row);
-    return { expiresAt: new Date(Number(row.expires_at)) };
+  renewLease(id: string, options: LeaseOptions): Promise<RenewLeaseResult> {
+    return renewLease(this.#run, this.#sql, id, options);
   }
 
   /**
@@ -463,13 +342,8 @@ export class PgStorage implements Storage {
    * @throws {LeaseConflictError} When the lease is held by someone else, has expired, or the
    *   instance is gone.
    */
-  async releaseLease(id: string, options: ReleaseLeaseOptions): Promise<void> {
-    const { owner } = validateLease(options, false);
-    const checked = validateId(id);
-    const { release } = this.#sql;
-    const params = release.params({ id: checked, owner });
-    const row = await this.#one("releaseLease", release.text, params, checked);
-    if (row.released === null) throw leaseConflict(id, owner, row);
+  releaseLease(id: string, options: ReleaseLeaseOptions): Promise<void> {
+    return releaseLease(this.#run, this.#sql, id, options);
   }
 
   /**
@@ -488,58 +362,6 @@ export class PgStorage implements Storage {
       before: timestampParam(olderThan),
       limit,
     });
-    return Number((await this.#one("prune", prune.text, params)).n);
-  }
-
-  /** The driver a read goes to: the replica, unless the caller asked for the primary. */
-  #reader(fromPrimary: boolean): SqlDriver {
-    return fromPrimary ? this.#driver : this.#readDriver;
-  }
-
-  /** Runs one statement: on `driver` (the primary), or on the reader a read passes. */
-  #query(
-    operation: QueryOperation,
-    text: string,
-    params: unknown[],
-    instanceId?: string,
-    driver: SqlDriver = this.#driver,
-  ): Promise<Row[]> {
-    const info: QueryInfo = {
-      operation,
-      schema: this.schema,
-      table: "workflow_instances",
-      sql: text,
-    };
-    if (instanceId !== undefined) info.instanceId = instanceId;
-    const name = this.#names.get(text);
-    return runObserved(
-      info,
-      () => name === undefined ? driver.query(text, params) : driver.query(text, params, { name }),
-      (error): HephError =>
-        explainError(error, { operation, writes: WRITES.has(operation), schema: this.schema }),
-      this.#hooks,
-    );
-  }
-
-  /** Runs a statement that returns exactly one row (see {@linkcode singleRow}). */
-  async #one(
-    operation: QueryOperation,
-    text: string,
-    params: unknown[],
-    instanceId?: string,
-    driver: SqlDriver = this.#driver,
-  ): Promise<Row> {
-    return singleRow(await this.#query(operation, text, params, instanceId, driver), operation);
+    return Number((await this.#run.one("prune", prune.text, params)).n);
   }
 }
-
-/** The operations that write: after a lost connection, one of these may have been applied. */
-const WRITES = new Set<QueryOperation>([
-  "put",
-  "putMany",
-  "delete",
-  "claim",
-  "renewLease",
-  "releaseLease",
-  "prune",
-]);

@@ -270,7 +270,8 @@ Deno.test("PgStorage", async (t) => {
         `SELECT (extract(epoch FROM inserted_at) * 1000)::float8 AS ms FROM ${table} WHERE id = 'ts::1'`,
       );
       assert.equal(stored.insertedAt.getTime(), row.ms);
-      const queried = (await storage.query({ id: "ts::1" }))[0];
+      const [queried] = await storage.query({ id: "ts::1" });
+      assert.ok(queried, "the query finds it");
       assert.equal(queried.updatedAt.getTime(), stored.updatedAt.getTime());
     });
 

@@ -1,5 +1,5 @@
 /**
- * The options of PgStorage, and their check.
+ * The options of PgStorage and their check, and what its `estimateCount` returns.
  *
  * @module
  */
@@ -57,6 +57,29 @@ export interface PgStorageOptions {
 }
 
 /**
+ * What `PgStorage.estimateCount` returns: a number of instances and whether it is an
+ * estimate.
+ *
+ * @example
+ * ```ts
+ * import type { CountEstimate } from "@heph/pg";
+ *
+ * const shown: CountEstimate = { count: 1_204_000, estimated: true };
+ * const label = `${shown.estimated ? "≈ " : ""}${shown.count.toLocaleString("en-US")} instances`;
+ * ```
+ */
+export interface CountEstimate {
+  /** How many instances. */
+  count: number;
+  /**
+   * `true`: PostgreSQL's statistics estimate, as of the last ANALYZE scaled to the table's
+   * current size (typically within a few percent); `false`: an exact count, made because the
+   * table had no statistics yet.
+   */
+  estimated: boolean;
+}
+
+/**
  * Checks the options of `PgStorage` and fills in the defaults (the schema name itself is
  * checked where it is quoted).
  *
@@ -66,7 +89,7 @@ export interface PgStorageOptions {
  *
  * @example
  * ```ts
- * import { checkStorageOptions } from "./pg_storage_options.ts";
+ * import { checkStorageOptions } from "./pg_storage_types.ts";
  *
  * const driver = { query: () => Promise.resolve({ rows: [] }), transaction: () => Promise.resolve([]) };
  * checkStorageOptions({ driver }).schema; // "public"
