@@ -96,9 +96,8 @@ export function statements(table: string, distributed = false) {
   // on a row another transaction changed meanwhile, so no row is taken twice).
   const skipLocked = distributed ? "" : "FOR UPDATE SKIP LOCKED";
   const values = (p: (name: PutParam) => string) =>
-    `VALUES (${p("id")}, ${p("workflow")}, ${p("workflowVersion")}::integer, ${p("status")}, ${
-      p("state")
-    }::text::jsonb, 1, ${NOW}, ${NOW})`;
+    `VALUES (${p("id")}, ${p("workflow")}, ${p("workflowVersion")}::integer, ${p("status")},
+      ${p("state")}::text::jsonb, 1, ${NOW}, ${NOW})`;
   const insert = `INSERT INTO ${table} AS t
     (id, workflow, workflow_version, status, state, revision, inserted_at, updated_at)`;
   const replace = `ON CONFLICT (id) DO UPDATE SET workflow = EXCLUDED.workflow,
@@ -106,18 +105,15 @@ export function statements(table: string, distributed = false) {
     updated_at = EXCLUDED.updated_at`;
   /** Update only at the expected revision (and, as an owner, unless another holds a live lease). */
   const update = (asOwner: boolean) =>
-    namedStatement<PutParam>((p) =>
-      `WITH written AS (
-      UPDATE ${table} AS t SET workflow = ${p("workflow")}, status = ${p("status")}, state = ${
-        p("state")
-      }::text::jsonb,
-        revision = revision + 1, updated_at = ${NOW}
-      WHERE id = ${p("id")} AND revision = ${p("revision")}::bigint ${
-        asOwner ? `AND ${leaseAllows("t", p("owner"))}` : ""
-      }
-      RETURNING revision)
-    ${outcome(table, p("id"), "revision::text", "revision")}`
-    );
+    namedStatement<PutParam>((p) => {
+      const set = `workflow = ${p("workflow")}, status = ${p("status")},
+        state = ${p("state")}::text::jsonb, revision = revision + 1, updated_at = ${NOW}`;
+      const at = `id = ${p("id")} AND revision = ${p("revision")}::bigint`;
+      const lease = asOwner ? `AND ${leaseAllows("t", p("owner"))}` : "";
+      return `WITH written AS (
+      UPDATE ${table} AS t SET ${set} WHERE ${at} ${lease} RETURNING revision)
+    ${outcome(table, p("id"), "revision::text", "revision")}`;
+    });
   /** Prune's condition on the statuses (a JSON list) and the moment. */
   const finished = (p: (name: "statuses" | "before" | "limit") => string) =>
     `w.status IN (SELECT jsonb_array_elements_text(${p("statuses")}::text::jsonb))

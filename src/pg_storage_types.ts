@@ -6,7 +6,7 @@
 
 import type { SqlDriver } from "./driver.ts";
 import { ValidationError } from "./errors.ts";
-import type { QueryHooks, QueryWrapper } from "./query_hooks.ts";
+import type { QueryEvent, QueryHooks, QueryWrapper } from "./query_hooks.ts";
 import { DEFAULT_SCHEMA } from "./schema.ts";
 import { describe } from "./serializer.ts";
 
@@ -48,7 +48,7 @@ export interface PgStorageOptions {
    * ignored; it may be async, but its promise is not awaited and a rejection is ignored too. It
    * should return quickly: it runs on the operation's path.
    */
-  onQuery?: QueryHooks["onQuery"];
+  onQuery?: ((event: QueryEvent) => void) | ((event: QueryEvent) => Promise<unknown>);
   /**
    * Runs around every statement, for spans that nest (see {@linkcode QueryWrapper}). It must
    * call `run` once and return its result.
