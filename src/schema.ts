@@ -7,7 +7,17 @@
 import { ValidationError } from "./errors.ts";
 import { describe } from "./serializer.ts";
 
-/** The schema used when none is given. */
+/**
+ * The schema used when none is given.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_SCHEMA } from "./schema.ts";
+ *
+ * const schemaOf = (options: { schema?: string }) => options.schema ?? DEFAULT_SCHEMA;
+ * schemaOf({}); // "public"
+ * ```
+ */
 export const DEFAULT_SCHEMA = "public";
 
 /**
@@ -17,6 +27,13 @@ export const DEFAULT_SCHEMA = "public";
  * @param schema The name.
  * @returns The quoted name, such as `"tenant_a"`.
  * @throws {ValidationError} When the name is not a lowercase identifier.
+ *
+ * @example
+ * ```ts
+ * import { quoteSchema } from "./schema.ts";
+ *
+ * quoteSchema("tenant_a"); // '"tenant_a"'
+ * ```
  */
 export function quoteSchema(schema: unknown): string {
   if (typeof schema !== "string" || !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
