@@ -31,7 +31,7 @@ import {
   type OpenStorageOptions,
   splitOpenOptions,
 } from "../src/open_storage.ts";
-import { DatabaseError } from "../src/errors.ts";
+import { withErrorFields } from "./error_fields.ts";
 import { inTransaction, serialDriver } from "./session.ts";
 
 /**
@@ -219,14 +219,7 @@ function rethrowWithState(error: unknown): never {
   const state = fields.code === undefined && typeof fields.message === "string"
     ? connectionState(fields.message)
     : undefined;
-  if (state === undefined) throw error;
-  try {
-    fields.code = state;
-  } catch {
-    // A frozen error cannot take it: convert it here, keeping it as the cause.
-    throw new DatabaseError(String(fields.message), { sqlState: state, cause: error });
-  }
-  throw error;
+  throw state === undefined ? error : withErrorFields(error, { code: state });
 }
 
 function isPool(client: NodePostgresPool | NodePostgresClient): client is NodePostgresPool {

@@ -27,7 +27,8 @@
  */
 
 import type { SqlDriver, SqlResult } from "../src/driver.ts";
-import { DatabaseError, ValidationError } from "../src/errors.ts";
+import { ValidationError } from "../src/errors.ts";
+import { withErrorFields } from "./error_fields.ts";
 import {
   type OpenedStorage,
   openOn,
@@ -179,13 +180,7 @@ function withSqlState(error: unknown): unknown {
   const fields = error as { code?: unknown; sqlState?: unknown; message?: unknown };
   const state = typeof fields.code === "string" ? CONNECTION_STATES.get(fields.code) : undefined;
   if (state === undefined || fields.sqlState !== undefined) return error;
-  try {
-    fields.sqlState = state;
-    return error;
-  } catch {
-    // A frozen error cannot take it: convert it here, keeping it as the cause.
-    return new DatabaseError(String(fields.message), { sqlState: state, cause: error });
-  }
+  return withErrorFields(error, { sqlState: state });
 }
 
 async function run(
