@@ -95,12 +95,12 @@ export {
   DatabaseError,
   HephError,
   type HephErrorOptions,
-  isConnectionError,
   LeaseConflictError,
   MigrationError,
   SerializationError,
   ValidationError,
 } from "./src/errors.ts";
+export { isConnectionError } from "./src/connection_errors.ts";
 
 // Driver authors and tools that read the table themselves: the driver contract, the error
 // normalizer every driver's errors go through, and the row format.

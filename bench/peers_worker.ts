@@ -189,14 +189,19 @@ async function main(): Promise<void> {
       const systems: Record<string, { save(): Promise<unknown>; load(): Promise<unknown> }> = {
         [rawName]: {
           save: () =>
-            pool.query(sql.upsert, [
-              rawId,
-              instance.workflow,
-              instance.workflowVersion,
-              instance.status,
-              JSON.stringify(plain),
-            ]),
-          load: async () => (await pool.query(sql.get, [rawId])).rows[0],
+            pool.query(
+              sql.upsert.text,
+              sql.upsert.params({
+                id: rawId,
+                workflow: instance.workflow,
+                workflowVersion: instance.workflowVersion,
+                status: instance.status,
+                state: JSON.stringify(plain),
+                owner: null,
+                revision: null,
+              }),
+            ),
+          load: async () => (await pool.query(sql.get.text, sql.get.params({ id: rawId }))).rows[0],
         },
         [libName]: {
           save: () => storage.put(instance),

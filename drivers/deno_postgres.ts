@@ -24,7 +24,7 @@
  */
 
 import type { SqlDriver, SqlResult } from "../src/driver.ts";
-import { DatabaseError, isSqlState } from "../src/errors.ts";
+import { withErrorFields } from "./error_fields.ts";
 import { inTransaction, serialDriver } from "./session.ts";
 
 /**
@@ -152,19 +152,10 @@ function withSqlState(error: unknown): unknown {
   const target = error as { code?: unknown; detail?: unknown; fields?: unknown };
   const fields = target.fields as { code?: unknown; detail?: unknown } | undefined;
   if (typeof fields !== "object" || fields === null) return error;
-  try {
-    if (target.code === undefined && typeof fields.code === "string") target.code = fields.code;
-    if (target.detail === undefined && typeof fields.detail === "string") {
-      target.detail = fields.detail;
-    }
-    return error;
-  } catch {
-    // A frozen error cannot take them: convert it here, keeping it as the cause.
-    const message = (error as { message?: unknown }).message;
-    return new DatabaseError(typeof message === "string" ? message : String(error), {
-      sqlState: isSqlState(fields.code) ? fields.code : undefined,
-      detail: typeof fields.detail === "string" ? fields.detail : undefined,
-      cause: error,
-    });
-  }
+  return withErrorFields(error, {
+    code: target.code === undefined && typeof fields.code === "string" ? fields.code : undefined,
+    detail: target.detail === undefined && typeof fields.detail === "string"
+      ? fields.detail
+      : undefined,
+  });
 }

@@ -64,6 +64,7 @@ import {
   type NodePostgresDriverOptions,
   type NodePostgresPool,
 } from "./node_postgres.ts";
+import { withErrorFields } from "./error_fields.ts";
 
 /**
  * What the driver needs of a Neon `Client` (WebSocket mode), or of a client checked out of a
@@ -283,22 +284,18 @@ function toResult(result: NeonHttpResult): SqlResult {
  * (`sourceError` set: refused, DNS, TLS) it has none, and gets the one for "no connection".
  */
 function withConnectionState(error: unknown): unknown {
-  if (typeof error === "object" && error !== null) {
-    const fields = error as { code?: unknown; sourceError?: unknown };
-    if (
-      fields.sourceError !== undefined &&
-      !isSqlState(fields.code)
-    ) {
-      fields.code = "08001"; // sqlclient_unable_to_establish_sqlconnection
-    }
-  }
-  return error;
+  if (typeof error !== "object" || error === null) return error;
+  const fields = error as { code?: unknown; sourceError?: unknown };
+  return fields.sourceError !== undefined && !isSqlState(fields.code)
+    ? withErrorFields(error, { code: "08001" }) // sqlclient_unable_to_establish_sqlconnection
+    : error;
 }
 
 /**
  * A WebSocket that cannot be opened is reported as an error event, not an `Error`, with no code:
  * throw an `Error` with the SQLSTATE for "no connection". A connection lost later surfaces as
- * node-postgres' "Connection terminated unexpectedly", which the core already maps to `"08006"`.
+ * node-postgres' "Connection terminated unexpectedly", which the node-postgres driver underneath
+ * gives the code `"08006"`.
  */
 function rethrowWebSocketError(error: unknown): never {
   if (

@@ -31,6 +31,7 @@ import {
   type OpenStorageOptions,
   splitOpenOptions,
 } from "../src/open_storage.ts";
+import { withErrorFields } from "./error_fields.ts";
 import { inTransaction, serialDriver } from "./session.ts";
 
 /**
@@ -152,7 +153,7 @@ export function nodePostgresDriver(
       ? runNamed(on, hint.name, text, params)
       : run(on, text, params);
   if (isPool(client)) {
-    return {
+    return withConnectionStates({
       query: (text, params, hint) => query(client, text, params, hint),
       async transaction(statements) {
         const session = await client.connect();
@@ -175,9 +176,50 @@ export function nodePostgresDriver(
           session.release(broken); // a connection that could not roll back is discarded
         }
       },
-    };
+    });
   }
-  return serialDriver((text, params, hint) => query(client, text, params, hint));
+  return withConnectionStates(
+    serialDriver((text, params, hint) => query(client, text, params, hint)),
+  );
+}
+
+/**
+ * The driver, its errors given the SQLSTATE of a connection failure node-postgres reports in
+ * words only (see {@linkcode connectionState}).
+ */
+function withConnectionStates(driver: SqlDriver): SqlDriver {
+  return {
+    query: (text, params, hint) => driver.query(text, params, hint).catch(rethrowWithState),
+    transaction: (statements) => driver.transaction(statements).catch(rethrowWithState),
+  };
+}
+
+/**
+ * The SQLSTATE of a connection failure node-postgres (and Neon's WebSocket client, which shares
+ * its code) reports in words only, with no `code`: a client closed by its owner (nothing was
+ * sent), or a connection that ended or broke.
+ *
+ * `"08003"` is connection_does_not_exist, `"08006"` connection_failure.
+ */
+function connectionState(message: string): string | undefined {
+  if (/client was closed and is not queryable/i.test(message)) return "08003";
+  if (
+    /connection terminated|connection (was )?closed|socket (has been )?closed|connection error and is not queryable/i
+      .test(message)
+  ) {
+    return "08006";
+  }
+  return undefined;
+}
+
+/** Rethrows a client's error, given `code` when it has none and its message names a failure. */
+function rethrowWithState(error: unknown): never {
+  if (typeof error !== "object" || error === null) throw error;
+  const fields = error as { code?: unknown; message?: unknown };
+  const state = fields.code === undefined && typeof fields.message === "string"
+    ? connectionState(fields.message)
+    : undefined;
+  throw state === undefined ? error : withErrorFields(error, { code: state });
 }
 
 function isPool(client: NodePostgresPool | NodePostgresClient): client is NodePostgresPool {

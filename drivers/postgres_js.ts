@@ -28,6 +28,7 @@
 
 import type { SqlDriver, SqlResult } from "../src/driver.ts";
 import { ValidationError } from "../src/errors.ts";
+import { withErrorFields } from "./error_fields.ts";
 import {
   type OpenedStorage,
   openOn,
@@ -152,8 +153,34 @@ export function postgresJsDriver(sql: PostgresJsSql | PostgresJsTransaction): Sq
   return {
     query: (text, params) => run(client, text, params),
     transaction: (statements) =>
-      client.begin((tx) => runEach((text, params) => run(tx, text, params), statements)),
+      client.begin((tx) => runEach((text, params) => run(tx, text, params), statements))
+        .catch((error) => {
+          throw withSqlState(error);
+        }),
   };
+}
+
+/**
+ * postgres.js' own codes for connection failures, as SQLSTATEs: `08001` no connection could be
+ * made, `08006` an open one was lost.
+ */
+const CONNECTION_STATES = new Map([
+  ["CONNECT_TIMEOUT", "08001"],
+  ["CONNECTION_CLOSED", "08006"],
+  ["CONNECTION_ENDED", "08006"],
+  ["CONNECTION_DESTROYED", "08006"],
+]);
+
+/**
+ * Gives an error carrying one of postgres.js' connection codes the SQLSTATE as `sqlState`,
+ * keeping its own `code` as it is.
+ */
+function withSqlState(error: unknown): unknown {
+  if (typeof error !== "object" || error === null) return error;
+  const fields = error as { code?: unknown; sqlState?: unknown; message?: unknown };
+  const state = typeof fields.code === "string" ? CONNECTION_STATES.get(fields.code) : undefined;
+  if (state === undefined || fields.sqlState !== undefined) return error;
+  return withErrorFields(error, { sqlState: state });
 }
 
 async function run(
@@ -161,7 +188,12 @@ async function run(
   text: string,
   params?: readonly unknown[],
 ): Promise<SqlResult> {
-  const result = await sql.unsafe(text, params ? [...params] : []);
+  let result: PostgresJsRows;
+  try {
+    result = await sql.unsafe(text, params ? [...params] : []);
+  } catch (error) {
+    throw withSqlState(error);
+  }
   return { rows: [...result], rowCount: result.count ?? result.length };
 }
 

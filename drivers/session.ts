@@ -7,7 +7,16 @@
 
 import type { QueryOptions, SqlDriver, SqlResult, SqlStatement } from "../src/driver.ts";
 
-/** Runs one statement on one connection (`options.name`: a name it may prepare it under). */
+/**
+ * Runs one statement on one connection (`options.name`: a name it may prepare it under).
+ *
+ * @example
+ * ```ts ignore
+ * import type { RunStatement } from "./session.ts";
+ *
+ * const run: RunStatement = (text, params) => client.query(text, params ? [...params] : []);
+ * ```
+ */
 export type RunStatement = (
   text: string,
   params?: readonly unknown[],
@@ -21,6 +30,13 @@ export type RunStatement = (
  * @param run Runs one statement.
  * @param statements The statements, in order.
  * @returns One result per statement.
+ *
+ * @example
+ * ```ts ignore
+ * import { runEach } from "./session.ts";
+ *
+ * const results = await runEach(run, [{ text: "SELECT 1" }, { text: "SELECT 2" }]);
+ * ```
  */
 export async function runEach(
   run: RunStatement,
@@ -39,6 +55,13 @@ export async function runEach(
  * @param statements The statements.
  * @param onBroken Called when the rollback itself failed.
  * @returns One result per statement.
+ *
+ * @example
+ * ```ts ignore
+ * import { inTransaction } from "./session.ts";
+ *
+ * await inTransaction(run, [{ text: "CREATE TABLE t (id int)" }], () => (broken = true));
+ * ```
  */
 export async function inTransaction(
   run: RunStatement,
@@ -63,6 +86,13 @@ export async function inTransaction(
  * `code` is PostgreSQL's SQLSTATE for "active SQL transaction".
  *
  * @returns The error.
+ *
+ * @example
+ * ```ts
+ * import { insideTransactionError } from "./session.ts";
+ *
+ * (insideTransactionError() as Error & { code: string }).code; // "25001"
+ * ```
  */
 export function insideTransactionError(): Error {
   return Object.assign(
@@ -99,6 +129,13 @@ async function refuseInsideTransaction(run: RunStatement): Promise<void> {
  *
  * @param run Runs one statement on the connection.
  * @returns The driver.
+ *
+ * @example
+ * ```ts ignore
+ * import { serialDriver } from "./session.ts";
+ *
+ * const driver = serialDriver((text, params) => client.query(text, params ? [...params] : []));
+ * ```
  */
 export function serialDriver(run: RunStatement): SqlDriver {
   let queue: Promise<unknown> = Promise.resolve();

@@ -74,9 +74,11 @@ export interface QueryOptions {
  * `end()`) stays with the caller. The `openStorage` of the node-postgres, Neon and postgres.js
  * adapters returns a `close` for the pool it opened.
  *
- * Errors thrown by `query` and `transaction` carry the server's SQLSTATE as `code` and its
- * detail line as `detail` (each adapter normalises its client's error shape to that); the core
- * turns them into {@linkcode DatabaseError}.
+ * Errors thrown by `query` and `transaction` carry the server's SQLSTATE as `code` (or as
+ * `sqlState`, where `code` holds a code of the client's own) and its detail line as `detail`.
+ * Each adapter normalises its client's error shape to that, including connection failures its
+ * client reports in words or in codes of its own (class `08`), so the core, which turns them
+ * into {@linkcode DatabaseError}, knows no driver.
  *
  * @example A driver over any `query(text, params)` client
  * ```ts

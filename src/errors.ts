@@ -344,11 +344,11 @@ export function toDatabaseError(error: unknown): HephError {
   const message = typeof fields.message === "string" && fields.message !== ""
     ? fields.message
     : String(error);
-  // Each driver adapter puts the SQLSTATE on `code` (or `sqlState`) and the detail on `detail`.
-  // System codes first: EPIPE has the shape of a SQLSTATE.
+  // Each driver adapter puts the SQLSTATE on `code` (or `sqlState`) and the detail on `detail`,
+  // also for failures its client reports in words only. System codes first: EPIPE has the
+  // shape of a SQLSTATE.
   const sqlState = systemState(fields.code) ??
-    [fields.code, fields.sqlState].find(isSqlState) ??
-    connectionState(message);
+    [fields.code, fields.sqlState].find(isSqlState);
   const detail = typeof fields.detail === "string" ? fields.detail : undefined;
   return new DatabaseError(message, { sqlState, detail, cause: error });
 }
@@ -360,85 +360,17 @@ function systemState(code: unknown): string | undefined {
   return undefined;
 }
 
-/** SQLSTATEs for connection failures that drivers report in words only. */
-function connectionState(message: string): string | undefined {
-  // node-postgres, on a client closed by its owner: nothing was sent.
-  if (/client was closed and is not queryable/i.test(message)) return "08003";
-  if (
-    /connection terminated|connection (was )?closed|socket (has been )?closed|connection error and is not queryable/i
-      .test(message)
-  ) {
-    return "08006"; // connection_failure
-  }
-  return undefined;
-}
-
-/**
- * SQLSTATEs outside class 08 that also mean the session is gone: `57P01` admin_shutdown
- * (`pg_terminate_backend`, a fast shutdown), `57P02` crash_shutdown, `57P03`
- * cannot_connect_now (starting up or shutting down), `57P04` database_dropped, `57P05`
- * idle_session_timeout.
- */
-const SESSION_ENDED = ["57P01", "57P02", "57P03", "57P04", "57P05"];
-
-/**
- * Whether an error means the connection failed rather than the statement: a
- * {@linkcode DatabaseError} whose code is in class `08` (`08001` no connection could be made,
- * `08003` the client was closed, `08006` the connection was lost, …) or is `57P01`
- * admin_shutdown (`pg_terminate_backend`, a fast shutdown), `57P02` crash_shutdown, `57P03`
- * cannot_connect_now (the server is starting up or shutting down), `57P04` database_dropped or
- * `57P05` idle_session_timeout. The pool replaces such a connection; the next call opens a new
- * one. A write that failed so may or may not have been applied (unless the code is `08001`,
- * `08003` or `57P03`: then nothing was sent): read before retrying, or retry with
- * `expectedRevision`.
- *
- * @param error What an operation threw.
- * @returns True for a lost or refused connection.
- *
- * @example Retry reads when the connection was lost
- * ```ts
- * import assert from "node:assert/strict";
- * import { DatabaseError, isConnectionError } from "@heph/pg";
- *
- * const lost = new DatabaseError("terminating connection due to administrator command", {
- *   sqlState: "57P01",
- * });
- * assert.equal(isConnectionError(lost), true);
- * const deadlock = new DatabaseError("deadlock detected", { sqlState: "40P01" });
- * assert.equal(isConnectionError(deadlock), false);
- * ```
- */
-export function isConnectionError(error: unknown): error is DatabaseError {
-  return error instanceof DatabaseError &&
-    (error.code.startsWith("08") || SESSION_ENDED.includes(error.code));
-}
-
-/**
- * Whether a connection error means the statement never reached the server (no connection,
- * a closed client, a server not yet or no longer accepting connections).
- *
- * @param error A {@linkcode DatabaseError} for which {@linkcode isConnectionError} holds.
- * @returns True when nothing was sent.
- */
-export function wasNotSent(error: DatabaseError): boolean {
-  return ["08001", "08003", "08004", "57P03"].includes(error.code);
-}
-
-/** Codes drivers use when no connection could be made (Node/Deno system errors, postgres.js). */
+/** System error codes (Node's and Deno's sockets) of a connection that could not be made. */
 const NOT_CONNECTED = [
   "ECONNREFUSED",
   "ENOTFOUND",
   "EAI_AGAIN",
   "ETIMEDOUT",
   "EHOSTUNREACH",
-  "CONNECT_TIMEOUT",
 ];
 
-/** Codes drivers use when an open connection was lost (system errors, postgres.js). */
+/** System error codes of an open connection that was lost. */
 const CONNECTION_LOST = [
   "ECONNRESET",
   "EPIPE",
-  "CONNECTION_CLOSED",
-  "CONNECTION_ENDED",
-  "CONNECTION_DESTROYED",
 ];

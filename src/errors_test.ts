@@ -1,12 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  DatabaseError,
-  isConnectionError,
-  isSqlState,
-  toDatabaseError,
-  ValidationError,
-  wasNotSent,
-} from "./errors.ts";
+import { isConnectionError, wasNotSent } from "./connection_errors.ts";
+import { DatabaseError, isSqlState, toDatabaseError, ValidationError } from "./errors.ts";
 
 Deno.test("isSqlState accepts five digits or capitals only", () => {
   for (const code of ["23505", "57P01", "08006", "HV000"]) assert.ok(isSqlState(code), code);
@@ -32,6 +26,17 @@ Deno.test("toDatabaseError keeps the SQLSTATE, the detail and the driver's error
 Deno.test("toDatabaseError reads no driver's private shape: a nested fields.code is the adapter's job", () => {
   const error = toDatabaseError(Object.assign(new Error("syntax"), { fields: { code: "42601" } }));
   assert.equal(error.code, "HEPH_DATABASE");
+});
+
+Deno.test("toDatabaseError reads no message text: naming a failure described in words is the adapter's job", () => {
+  for (
+    const message of [
+      "Connection terminated unexpectedly",
+      "Client was closed and is not queryable",
+    ]
+  ) {
+    assert.equal(toDatabaseError(new Error(message)).code, "HEPH_DATABASE", message);
+  }
 });
 
 Deno.test("toDatabaseError maps system codes before SQLSTATE-shaped ones", () => {

@@ -10,7 +10,8 @@ import type { CorruptRecordError } from "./errors.ts";
 import type { StoredInstance } from "./instance.ts";
 import type { CountGroup } from "./storage.ts";
 import { decodeEach } from "./instance_decoder.ts";
-import { decodeInstance, type EncodedInstance } from "./serializer.ts";
+import type { EncodedInstance } from "./serializer.ts";
+import { decodeInstance } from "./instance_decoder.ts";
 
 /**
  * A stored row: the encoded columns, the revision, the times (epoch milliseconds) and the lease.

@@ -63,6 +63,15 @@ const OWN_KEYS = ["schema", "migrate", "onQuery", "wrapQuery"] as const;
  * @returns The storage options, and the rest for the client.
  * @throws {ValidationError} When the URL is not a non-empty string, the options no object, or
  *   `migrate` no boolean.
+ *
+ * @example
+ * ```ts
+ * import { splitOpenOptions } from "./open_storage.ts";
+ *
+ * const { own, client } = splitOpenOptions("postgres://db/app", { schema: "tenant_a", max: 5 });
+ * own; // { schema: "tenant_a" }
+ * client; // { max: 5 }
+ * ```
  */
 export function splitOpenOptions<T extends OpenStorageOptions>(
   url: unknown,
@@ -99,6 +108,14 @@ export function splitOpenOptions<T extends OpenStorageOptions>(
  * @param close Ends the new client.
  * @param options The storage's options.
  * @returns The opened storage.
+ *
+ * @example
+ * ```ts ignore
+ * import { openOn } from "./open_storage.ts";
+ *
+ * const pool = new pg.Pool({ connectionString: url });
+ * const opened = await openOn(nodePostgresDriver(pool), () => pool.end(), { migrate: true });
+ * ```
  */
 export async function openOn(
   driver: SqlDriver,

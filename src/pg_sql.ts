@@ -1,12 +1,12 @@
 /**
- * The SQL PgStorage sends: every statement text, built once per schema, and the filter
- * compiler. Each storage operation is exactly one of these statements.
+ * The SQL PgStorage sends: every statement text, built once per schema (the filtered ones
+ * take their conditions from `filter_sql.ts`). Each storage operation is exactly one of these
+ * statements.
  *
  * @module
  */
 
-import { PG_MIN_MS } from "./cursor.ts";
-import type { CheckedFilter } from "./options.ts";
+import { namedStatement, whereClause } from "./sql_params.ts";
 
 /** An expression's epoch milliseconds as text (numeric: exact, and `Infinity` when infinite). */
 const ms = (expression: string) => `(extract(epoch FROM ${expression}) * 1000)::text`;
@@ -38,17 +38,38 @@ const lapsed = (alias: string) =>
   `(${alias}.lease_expires_at IS NULL OR ${alias}.lease_expires_at <= now())`;
 
 /**
- * The outcome of a conditional write `written` (a CTE returning `column`): what it wrote, and
- * only when it wrote nothing, what stands in its way — the row as it now is, read FOR SHARE so
- * a concurrent writer's committed row is what gets reported. The lateral subquery depends on
- * the write's result, so the write runs first and a successful one takes no extra lock.
+ * The outcome of a conditional write `written` (a CTE returning `column`) on the row whose id is
+ * placeholder `id`: what it wrote, and only when it wrote nothing, what stands in its way — the
+ * row as it now is, read FOR SHARE so a concurrent writer's committed row is what gets reported.
+ * The lateral subquery depends on the write's result, so the write runs first and a successful
+ * one takes no extra lock.
  */
-const outcome = (table: string, column: string, as: string) =>
+const outcome = (table: string, id: string, column: string, as: string) =>
   `SELECT w0.${as}, c.revision::text AS current, c.lease_owner AS holder,
     ${ms("c.lease_expires_at")} AS holder_expires, (c.lease_expires_at > now())::text AS holder_live
   FROM (SELECT (SELECT ${column} FROM written) AS ${as}) AS w0 LEFT JOIN LATERAL
     (SELECT revision, lease_owner, lease_expires_at FROM ${table}
-      WHERE id = $1 AND w0.${as} IS NULL FOR SHARE) AS c ON true`;
+      WHERE id = ${id} AND w0.${as} IS NULL FOR SHARE) AS c ON true`;
+
+/**
+ * The values of a put, by name: what {@linkcode PgStorage.put}'s statements ask for. `owner`
+ * and `revision` (the expected one) only where the statement checks them.
+ *
+ * @example
+ * ```ts
+ * import type { PutParam } from "./pg_sql.ts";
+ *
+ * const checked: PutParam[] = ["revision", "owner"];
+ * ```
+ */
+export type PutParam =
+  | "id"
+  | "workflow"
+  | "workflowVersion"
+  | "status"
+  | "state"
+  | "owner"
+  | "revision";
 
 /**
  * Every statement for one table.
@@ -58,24 +79,47 @@ const outcome = (table: string, column: string, as: string) =>
  *   without `FOR UPDATE SKIP LOCKED` (which Citus refuses in a query over many shards) and the
  *   write re-checks each row instead, so a claim racing another may come back short; the
  *   conditional inserts are single `INSERT … ON CONFLICT` statements (see `citusInsert`).
- * @returns The statement texts (filters and limits are appended by `compileFilter` callers).
+ * @returns The statements: fixed ones with named parameters, and the parts the filtered ones
+ *   are built from (their conditions come from `compileFilter`).
+ *
+ * @example
+ * ```ts
+ * import { statements } from "./pg_sql.ts";
+ *
+ * const sql = statements('"public".workflow_instances');
+ * sql.get.params({ id: "order::1" }); // ["order::1"]
+ * ```
  */
 export function statements(table: string, distributed = false) {
   // Row locks in a query over many shards are refused by Citus: there, the candidates are read
   // without a lock and the write re-checks each one (READ COMMITTED re-evaluates the condition
   // on a row another transaction changed meanwhile, so no row is taken twice).
   const skipLocked = distributed ? "" : "FOR UPDATE SKIP LOCKED";
-  const values = `VALUES ($1, $2, $3::integer, $4, $5::text::jsonb, 1, ${NOW}, ${NOW})`;
+  const values = (p: (name: PutParam) => string) =>
+    `VALUES (${p("id")}, ${p("workflow")}, ${p("workflowVersion")}::integer, ${p("status")},
+      ${p("state")}::text::jsonb, 1, ${NOW}, ${NOW})`;
   const insert = `INSERT INTO ${table} AS t
     (id, workflow, workflow_version, status, state, revision, inserted_at, updated_at)`;
   const replace = `ON CONFLICT (id) DO UPDATE SET workflow = EXCLUDED.workflow,
     status = EXCLUDED.status, state = EXCLUDED.state, revision = t.revision + 1,
     updated_at = EXCLUDED.updated_at`;
-  /** Prune's condition: $1 statuses as a JSON list, $2 the moment. */
-  const finished = `w.status IN (SELECT jsonb_array_elements_text($1::text::jsonb))
-        AND w.updated_at < $2::text::timestamptz`;
+  /** Update only at the expected revision (and, as an owner, unless another holds a live lease). */
+  const update = (asOwner: boolean) =>
+    namedStatement<PutParam>((p) => {
+      const set = `workflow = ${p("workflow")}, status = ${p("status")},
+        state = ${p("state")}::text::jsonb, revision = revision + 1, updated_at = ${NOW}`;
+      const at = `id = ${p("id")} AND revision = ${p("revision")}::bigint`;
+      const lease = asOwner ? `AND ${leaseAllows("t", p("owner"))}` : "";
+      return `WITH written AS (
+      UPDATE ${table} AS t SET ${set} WHERE ${at} ${lease} RETURNING revision)
+    ${outcome(table, p("id"), "revision::text", "revision")}`;
+    });
+  /** Prune's condition on the statuses (a JSON list) and the moment. */
+  const finished = (p: (name: "statuses" | "before" | "limit") => string) =>
+    `w.status IN (SELECT jsonb_array_elements_text(${p("statuses")}::text::jsonb))
+        AND w.updated_at < ${p("before")}::text::timestamptz`;
   return Object.freeze({
-    get: `SELECT ${COLUMNS} FROM ${table} w WHERE w.id = $1`,
+    get: namedStatement<"id">((p) => `SELECT ${COLUMNS} FROM ${table} w WHERE w.id = ${p("id")}`),
     select: `SELECT ${COLUMNS} FROM ${table} w`,
     order: `ORDER BY ${ORDER}`,
     /** Newest first: the same keyset indexes, read backwards. */
@@ -103,75 +147,90 @@ export function statements(table: string, distributed = false) {
         round(c.reltuples / greatest(c.relpages, 1)
           * (pg_relation_size(c.oid) / current_setting('block_size')::bigint))::bigint AS estimate
       FROM pg_class c WHERE c.oid = '${table.replaceAll("'", "''")}'::regclass) AS s`,
-    delete: `DELETE FROM ${table} WHERE id = $1`,
-    upsert: `${insert} ${values} ${replace} RETURNING revision::text AS revision`,
-    /** Upsert unless another owner ($6) holds a live lease. */
-    upsertAsOwner: distributed
-      ? citusUpsertAsOwner(`${insert} ${values}`)
-      : `WITH written AS (${insert} ${values} ${replace} WHERE ${
-        leaseAllows("t", "$6")
-      } RETURNING revision)
-    ${outcome(table, "revision::text", "revision")}`,
+    delete: namedStatement<"id">((p) => `DELETE FROM ${table} WHERE id = ${p("id")}`),
+    upsert: namedStatement<PutParam>((p) =>
+      `${insert} ${values(p)} ${replace} RETURNING revision::text AS revision`
+    ),
+    /** Upsert unless another owner holds a live lease. */
+    upsertAsOwner: namedStatement<PutParam>((p) =>
+      distributed
+        ? citusUpsertAsOwner(`${insert} ${values(p)}`, p("owner"))
+        : `WITH written AS (${insert} ${values(p)} ${replace} WHERE ${
+          leaseAllows("t", p("owner"))
+        } RETURNING revision)
+    ${outcome(table, p("id"), "revision::text", "revision")}`
+    ),
     /** Insert only if the id is free (expectedRevision 0). */
-    insert: distributed
-      ? citusInsert(`${insert} ${values}`)
-      : `WITH written AS (${insert} ${values} ON CONFLICT (id) DO NOTHING RETURNING revision)
-    ${outcome(table, "revision::text", "revision")}`,
-    /** Update only at revision $5 (and, with an owner $6, unless another holds a live lease). */
-    update: (asOwner: boolean) =>
-      `WITH written AS (
-      UPDATE ${table} AS t SET workflow = $2, status = $3, state = $4::text::jsonb,
-        revision = revision + 1, updated_at = ${NOW}
-      WHERE id = $1 AND revision = $5::bigint ${asOwner ? `AND ${leaseAllows("t", "$6")}` : ""}
-      RETURNING revision)
-    ${outcome(table, "revision::text", "revision")}`,
+    insert: namedStatement<PutParam>((p) =>
+      distributed
+        ? citusInsert(`${insert} ${values(p)}`)
+        : `WITH written AS (${insert} ${values(p)} ON CONFLICT (id) DO NOTHING RETURNING revision)
+    ${outcome(table, p("id"), "revision::text", "revision")}`
+    ),
+    update: update(false),
+    updateAsOwner: update(true),
     /**
      * Rows are written (and locked) in one canonical order, by id, whatever order the caller
      * gave: two bulk writes of overlapping ids then wait for each other instead of deadlocking.
      * The caller maps the returned revisions back to its own order.
      */
-    putMany: `${insert}
+    putMany: namedStatement<"rows">((p) =>
+      `${insert}
     SELECT r.id, r.workflow, r.workflow_version, r.status, r.state, 1, ${NOW}, ${NOW}
-    FROM jsonb_to_recordset($1::text::jsonb)
+    FROM jsonb_to_recordset(${p("rows")}::text::jsonb)
       AS r(id varchar(255), workflow text, workflow_version integer, status text, state jsonb)
     ORDER BY r.id COLLATE "C"
-    ${replace} RETURNING id, revision::text AS revision`,
-    /** Claim: `where` is the compiled filter, then $owner, $leaseMs, $limit appended. */
-    claim: (where: string, owner: string, leaseMs: string, limit: string) =>
+    ${replace} RETURNING id, revision::text AS revision`
+    ),
+    /**
+     * Claim: `conditions` are the compiled filter's, `owner`, `leaseMs` and `limit` its
+     * placeholders for those values.
+     */
+    claim: (conditions: readonly string[], owner: string, leaseMs: string, limit: string) =>
       `WITH picked AS (
-      SELECT w.id FROM ${table} w ${where} ${where ? "AND" : "WHERE"} ${lapsed("w")}
+      SELECT w.id FROM ${table} w ${whereClause([...conditions, lapsed("w")])}
       ORDER BY ${ORDER} LIMIT ${limit}::integer ${skipLocked}
     ), claimed AS (
       UPDATE ${table} AS w SET lease_owner = ${owner},
         lease_expires_at = ${NOW} + ${leaseMs}::integer * interval '1 millisecond'
       FROM picked WHERE w.id = picked.id ${
         // Unlocked candidates may have been claimed, or changed to match no more, meanwhile.
-        distributed
-          ? `AND ${where ? `${where.slice("WHERE ".length)} AND` : ""} ${lapsed("w")}`
-          : ""}
+        distributed ? `AND ${[...conditions, lapsed("w")].join(" AND ")}` : ""}
       RETURNING w.*
     ) SELECT ${COLUMNS} FROM claimed w ORDER BY ${ORDER}`,
-    renew: `WITH written AS (
-      UPDATE ${table} SET lease_expires_at = ${NOW} + $3::integer * interval '1 millisecond'
-      WHERE id = $1 AND lease_owner = $2 AND lease_expires_at > now()
+    renew: namedStatement<"id" | "owner" | "leaseMs">((p) =>
+      `WITH written AS (
+      UPDATE ${table} SET lease_expires_at = ${NOW} + ${
+        p("leaseMs")
+      }::integer * interval '1 millisecond'
+      WHERE id = ${p("id")} AND lease_owner = ${p("owner")} AND lease_expires_at > now()
       RETURNING lease_expires_at)
-    ${outcome(table, ms("lease_expires_at"), "expires_at")}`,
-    release: `WITH written AS (
+    ${outcome(table, p("id"), ms("lease_expires_at"), "expires_at")}`
+    ),
+    release: namedStatement<"id" | "owner">((p) =>
+      `WITH written AS (
       UPDATE ${table} SET lease_owner = NULL, lease_expires_at = NULL
-      WHERE id = $1 AND lease_owner = $2 AND lease_expires_at > now()
+      WHERE id = ${p("id")} AND lease_owner = ${p("owner")} AND lease_expires_at > now()
       RETURNING id)
-    ${outcome(table, "id", "released")}`,
-    /** Gives up the leases owner $2 holds on the ids of the JSON list $1 (a failed claim's). */
-    releaseMany: `UPDATE ${table} SET lease_owner = NULL, lease_expires_at = NULL
-      WHERE id IN (SELECT jsonb_array_elements_text($1::text::jsonb)) AND lease_owner = $2`,
-    /** Prune: $1 statuses as a JSON list, $2 the moment, $3 the limit. */
-    prune: `WITH doomed AS (
-      SELECT id FROM ${table} w WHERE ${finished}
-      ORDER BY updated_at, id COLLATE "C" LIMIT $3::integer ${skipLocked}
+    ${outcome(table, p("id"), "id", "released")}`
+    ),
+    /** Gives up the leases `owner` holds on the ids of a JSON list (a failed claim's). */
+    releaseMany: namedStatement<"ids" | "owner">((p) =>
+      `UPDATE ${table} SET lease_owner = NULL, lease_expires_at = NULL
+      WHERE id IN (SELECT jsonb_array_elements_text(${p("ids")}::text::jsonb)) AND lease_owner = ${
+        p("owner")
+      }`
+    ),
+    /** Prune: statuses as a JSON list, the moment, the limit. */
+    prune: namedStatement<"statuses" | "before" | "limit">((p) =>
+      `WITH doomed AS (
+      SELECT id FROM ${table} w WHERE ${finished(p)}
+      ORDER BY updated_at, id COLLATE "C" LIMIT ${p("limit")}::integer ${skipLocked}
     ), deleted AS (DELETE FROM ${table} AS w USING doomed WHERE w.id = doomed.id ${
-      distributed ? `AND ${finished}` : ""
-    } RETURNING 1)
-    SELECT count(*)::text AS n FROM deleted`,
+        distributed ? `AND ${finished(p)}` : ""
+      } RETURNING 1)
+    SELECT count(*)::text AS n FROM deleted`
+    ),
   });
 }
 
@@ -192,17 +251,17 @@ function citusInsert(insertValues: string): string {
 }
 
 /**
- * Upsert unless another owner ($6) holds a lease live at the statement's time, taken as the
- * later of its `now()` (as inserted, `EXCLUDED.updated_at`) and the row's last write. A write
- * stores that time as `updated_at`, so the test on the new row gives the same answer: refused
- * exactly when the lease outlives the row's `updated_at`.
+ * Upsert unless another owner (placeholder `owner`) holds a lease live at the statement's time,
+ * taken as the later of its `now()` (as inserted, `EXCLUDED.updated_at`) and the row's last
+ * write. A write stores that time as `updated_at`, so the test on the new row gives the same
+ * answer: refused exactly when the lease outlives the row's `updated_at`.
  */
-function citusUpsertAsOwner(insertValues: string): string {
+function citusUpsertAsOwner(insertValues: string, owner: string): string {
   const at = "GREATEST(EXCLUDED.updated_at, t.updated_at)";
-  const allowed = leaseAllows("t", "$6", at);
+  const allowed = leaseAllows("t", owner, at);
   const pick = (column: string, written: string) =>
     `${column} = CASE WHEN ${allowed} THEN ${written} ELSE t.${column} END`;
-  const written = leaseAllows("t", "$6", "t.updated_at");
+  const written = leaseAllows("t", owner, "t.updated_at");
   return `${insertValues} ON CONFLICT (id) DO UPDATE SET ${pick("workflow", "EXCLUDED.workflow")},
     ${pick("status", "EXCLUDED.status")}, ${pick("state", "EXCLUDED.state")},
     ${pick("revision", "t.revision + 1")}, ${pick("updated_at", at)}
@@ -220,87 +279,14 @@ function leaseAllows(alias: string, owner: string, at = "now()"): string {
   return `(${alias}.lease_owner IS NULL OR ${alias}.lease_owner = ${owner} OR ${alias}.lease_expires_at <= ${at})`;
 }
 
-/** A compiled filter: the WHERE clause (or "") and its parameters, numbered from 1. */
-export interface CompiledFilter {
-  /** `WHERE …`, or "" for no condition. */
-  where: string;
-  /** The parameters, in placeholder order. */
-  params: unknown[];
-  /** Adds a parameter and returns its placeholder. */
-  bind(value: unknown): string;
-}
-
 /**
- * Compiles a checked filter into a WHERE clause on table alias `w`.
+ * The statements of one table, as {@linkcode statements} builds them.
  *
- * @param filter A filter from `validateFilter`.
- * @returns The clause, its parameters, and `bind` for more.
- */
-export function compileFilter(filter: CheckedFilter): CompiledFilter {
-  const params: unknown[] = [];
-  const bind = (value: unknown) => `$${params.push(value)}`;
-  const conditions: string[] = [];
-  if (filter.id !== undefined) conditions.push(`w.id = ${bind(filter.id)}`);
-  if (filter.idPrefix !== undefined) {
-    const pattern = filter.idPrefix.replace(/[\\%_]/g, "\\$&") + "%";
-    conditions.push(`w.id LIKE ${bind(pattern)} ESCAPE E'\\\\'`);
-  }
-  if (filter.status !== undefined) conditions.push(`w.status = ${bind(filter.status)}`);
-  if (filter.statusIn !== undefined) {
-    conditions.push(
-      filter.statusIn.length === 0
-        ? "false"
-        : `w.status IN (${filter.statusIn.map(bind).join(", ")})`,
-    );
-  }
-  if (filter.workflow !== undefined) conditions.push(`w.workflow = ${bind(filter.workflow)}`);
-  if (filter.workflowVersion !== undefined) {
-    conditions.push(`w.workflow_version = ${bind(filter.workflowVersion)}::integer`);
-  }
-  if (filter.workflowFamily !== undefined) {
-    const pattern = filter.workflowFamily.replace(/[\\%_]/g, "\\$&") + "%";
-    conditions.push(`w.workflow LIKE ${bind(pattern)} ESCAPE E'\\\\'`);
-  }
-  if (filter.contextDocument !== undefined) {
-    // Served by the GIN index on state -> 'context' (migration 3).
-    const document = JSON.stringify(filter.contextDocument);
-    conditions.push(`(w.state -> 'context') @> ${bind(document)}::text::jsonb`);
-  }
-  const moments: [keyof CheckedFilter, string][] = [
-    ["updatedBefore", "w.updated_at <"],
-    ["updatedAfter", "w.updated_at >"],
-    ["insertedBefore", "w.inserted_at <"],
-    ["insertedAfter", "w.inserted_at >"],
-  ];
-  for (const [key, comparison] of moments) {
-    const value = filter[key] as Date | undefined;
-    if (value !== undefined) {
-      conditions.push(`${comparison} ${bind(timestampParam(value))}::text::timestamptz`);
-    }
-  }
-  return {
-    where: conditions.length === 0 ? "" : `WHERE ${conditions.join(" AND ")}`,
-    params,
-    bind,
-  };
-}
-
-/**
- * A valid Date as timestamptz input text, for any Date JavaScript can hold: ISO-8601 for years
- * 1 to 9999; PostgreSQL's own forms beyond (`10000-01-01T…`, `0044-03-15T… BC`), which
- * `toISOString()`'s signed years are not; `-infinity` before the earliest timestamptz, which
- * compares with every stored time exactly as that Date would.
+ * @example
+ * ```ts
+ * import { type Statements, statements } from "./pg_sql.ts";
  *
- * @param date A valid Date.
- * @returns Text for a `$n::text::timestamptz` parameter (a text parameter: postgres.js would
- *   otherwise parse a timestamptz parameter with `new Date()` and send `toISOString()` back,
- *   dropping microseconds and the forms above).
+ * const sql: Statements = statements('"tenant_a".workflow_instances');
+ * ```
  */
-export function timestampParam(date: Date): string {
-  const ms = date.getTime();
-  const year = date.getUTCFullYear();
-  if (year >= 1 && year <= 9999) return date.toISOString();
-  if (ms < PG_MIN_MS) return "-infinity";
-  const rest = date.toISOString().replace(/^[+-]?\d+/, "");
-  return year > 0 ? `${year}${rest}` : `${String(1 - year).padStart(4, "0")}${rest} BC`;
-}
+export type Statements = ReturnType<typeof statements>;

@@ -14,6 +14,17 @@ import type { InstanceFilter, Page, PageOptions, ScanOptions } from "./storage.t
  * @param filter Which instances.
  * @param options `batchSize`, the page size (100 by default), and `fromPrimary`, passed on.
  * @returns The instances, in insertion order.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStorage } from "../mod.ts";
+ * import { scanPages } from "./scan.ts";
+ *
+ * const storage = new MemoryStorage();
+ * for await (const instance of scanPages((f, o) => storage.page(f, o), {}, { batchSize: 50 })) {
+ *   console.log(instance.id);
+ * }
+ * ```
  */
 export async function* scanPages<I extends object>(
   page: (filter: InstanceFilter, options: PageOptions) => Promise<Page<I>>,

@@ -12,6 +12,14 @@
  *
  * @param text The SQL text.
  * @returns The name, such as `heph_3k9x0q2m1z7a`.
+ *
+ * @example
+ * ```ts
+ * import { statementName } from "./statement_name.ts";
+ *
+ * statementName("SELECT 1") === statementName("SELECT 1"); // true
+ * statementName("SELECT 1").startsWith("heph_"); // true
+ * ```
  */
 export function statementName(text: string): string {
   let h1 = 0xdeadbeef;

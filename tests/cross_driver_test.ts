@@ -1,10 +1,33 @@
 import assert from "node:assert/strict";
 import { PGlite } from "@electric-sql/pglite";
-import { DatabaseError, migrate, PgStorage, type StoredInstance, toDatabaseError } from "../mod.ts";
+import {
+  DatabaseError,
+  migrate,
+  PgStorage,
+  type SqlDriver,
+  type StoredInstance,
+  toDatabaseError,
+} from "../mod.ts";
 import { pgliteDriver } from "../drivers/pglite.ts";
+import { neonDriver } from "../drivers/neon.ts";
+import { nodePostgresDriver } from "../drivers/node_postgres.ts";
+import { postgresJsDriver } from "../drivers/postgres_js.ts";
 import { richInstance, withoutBookkeeping } from "../testing/storage_conformance.ts";
 import { openServerDrivers } from "./support/drivers.ts";
 import { startPasswordCluster, withTestSchema } from "./support/test_db.ts";
+
+const MILLENNIUM_EVE = new Date(Date.UTC(1999, 11, 31, 23, 59, 59, 999));
+
+/** Sets the timestamp of an instance's first history entry, which `richInstance` gives one. */
+function firstStepAt<T extends { executionHistory: { timestamp: Date }[] }>(
+  instance: T,
+  at: Date,
+): T {
+  const [first] = instance.executionHistory;
+  assert.ok(first, "the instance has a history entry");
+  first.timestamp = at;
+  return instance;
+}
 
 function assertBookkeeping(stored: StoredInstance, reader: string): void {
   assert.equal(typeof stored.revision, "number", `${reader}: revision is a number`);
@@ -17,25 +40,25 @@ Deno.test("an instance written through any driver reads back identical through e
   const { drivers, close } = await openServerDrivers(db.url);
   const lite = new PGlite();
   try {
-    await migrate(drivers[0].driver, { schema: db.schema });
+    const [primary] = drivers;
+    assert.ok(primary, "at least one server driver");
+    await migrate(primary.driver, { schema: db.schema });
     const storages = drivers.map((d) => ({
       name: d.name,
       storage: new PgStorage({ driver: d.driver, schema: db.schema }),
     }));
     for (const { name, storage } of storages) {
-      const instance = richInstance(`cross::${name}`);
-      instance.executionHistory[0].timestamp = new Date(Date.UTC(1999, 11, 31, 23, 59, 59, 999));
+      const instance = firstStepAt(richInstance(`cross::${name}`), MILLENNIUM_EVE);
       assert.deepEqual(await storage.put(instance), { revision: 1 });
     }
-    const reference = await storages[0].storage.query({});
+    const reference = await new PgStorage({ driver: primary.driver, schema: db.schema }).query({});
     assert.equal(reference.length, storages.length);
     for (const reader of storages) {
       for (const writer of storages) {
         const id = `cross::${writer.name}`;
         const stored = await reader.storage.get(id);
         assert.ok(stored, `${reader.name} reads what ${writer.name} wrote`);
-        const expected = richInstance(id);
-        expected.executionHistory[0].timestamp = new Date(Date.UTC(1999, 11, 31, 23, 59, 59, 999));
+        const expected = firstStepAt(richInstance(id), MILLENNIUM_EVE);
         assert.deepStrictEqual(
           withoutBookkeeping(stored),
           expected,
@@ -56,8 +79,11 @@ Deno.test("an instance written through any driver reads back identical through e
     await liteStorage.put(richInstance("cross::node-postgres"));
     const fromLite = (await liteStorage.get("cross::node-postgres"))!;
     assertBookkeeping(fromLite, "pglite");
-    const fromServer = reference.find((i) => i.id === "cross::node-postgres")!;
-    fromServer.executionHistory[0].timestamp = richInstance("x").executionHistory[0].timestamp;
+    const fromServer = reference.find((i) => i.id === "cross::node-postgres");
+    assert.ok(fromServer, "node-postgres wrote one");
+    const [richStep] = richInstance("x").executionHistory;
+    assert.ok(richStep);
+    firstStepAt(fromServer, richStep.timestamp);
     assert.deepStrictEqual(withoutBookkeeping(fromLite), withoutBookkeeping(fromServer));
   } finally {
     await lite.close();
@@ -131,6 +157,35 @@ Deno.test("every driver reports the same failure with the same DatabaseError cod
       await wrong.close();
     }
   });
+});
+
+Deno.test("each adapter names its client's own connection failures with a SQLSTATE, keeping the error", async () => {
+  const rejecting = (error: Error) => () => Promise.reject(error);
+  const cases: [string, Error, SqlDriver, string][] = [];
+  const closed = Object.assign(new Error("write CONNECTION_CLOSED 127.0.0.1:5432"), {
+    code: "CONNECTION_CLOSED",
+  });
+  cases.push(["postgres.js", closed, postgresJsDriver({ unsafe: rejecting(closed) }), "08006"]);
+  const timeout = Object.assign(new Error("write CONNECT_TIMEOUT 127.0.0.1:5432"), {
+    code: "CONNECT_TIMEOUT",
+  });
+  cases.push(["postgres.js", timeout, postgresJsDriver({ unsafe: rejecting(timeout) }), "08001"]);
+  const terminated = new Error("Connection terminated unexpectedly");
+  const pg = { query: rejecting(terminated) };
+  cases.push(["node-postgres", terminated, nodePostgresDriver(pg), "08006"]);
+  const neonClosed = new Error("Client was closed and is not queryable");
+  cases.push(["Neon", neonClosed, neonDriver({ query: rejecting(neonClosed) }), "08003"]);
+  for (const [name, thrown, driver, code] of cases) {
+    await assert.rejects(driver.query("SELECT 1"), (error: unknown) => {
+      assert.equal(error, thrown, `${name}: the client's own error`);
+      const wrapped = toDatabaseError(error);
+      assert.ok(wrapped instanceof DatabaseError);
+      assert.equal(wrapped.code, code, `${name}: ${thrown.message}`);
+      assert.equal(wrapped.cause, thrown);
+      return true;
+    });
+  }
+  assert.equal(closed.code, "CONNECTION_CLOSED", "postgres.js' own code stays as it was");
 });
 
 function closedPort(): number {

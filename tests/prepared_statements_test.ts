@@ -47,7 +47,7 @@ Deno.test("PgStorage names its fixed statements; drivers prepare them unless tol
       for (const [text, options] of seen.slice(0, 2)) {
         assert.equal(options?.name, statementName(text));
       }
-      assert.equal(seen[2][1]?.name, undefined);
+      assert.equal(seen[2]?.[1]?.name, undefined);
     });
 
     await t.step("node-postgres prepares them once per connection", async () => {
