@@ -219,10 +219,16 @@ function timestampColumn(value: unknown, name: string, id: string): Date {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeEach, decodeInstance, type InstanceRow } from "./instance_decoder.ts";
  *
- * declare const rows: InstanceRow[];
- * const { healthy, corrupt } = decodeEach(rows, decodeInstance);
+ * const row = (state: string): InstanceRow => ({
+ *   id: "a", workflow: "W", workflow_version: 1, status: "pending", state,
+ *   revision: "1", inserted_at: "0", updated_at: "0",
+ * });
+ * const { healthy, corrupt } = decodeEach([row("{}"), row("not json")], decodeInstance);
+ * assert.equal(healthy.length, 1);
+ * assert.equal(corrupt[0]?.id, "a");
  * ```
  */
 export function decodeEach<T, R>(

@@ -49,10 +49,23 @@ export interface MemoryEntry {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeInstance, newInstance } from "@heph/pg";
  * import { liveLeaseOfAnother, type MemoryEntry } from "./memory_entry.ts";
  *
- * declare const entry: MemoryEntry;
- * liveLeaseOfAnother(entry, "worker-1", Date.now()); // null, or { owner, expiresAt }
+ * const entry: MemoryEntry = {
+ *   row: encodeInstance(newInstance({ id: "a", workflow: "W" })),
+ *   revision: 1,
+ *   insertedAt: 0,
+ *   updatedAt: 0,
+ *   lease: { owner: "worker-2", expiresAt: 5_000 },
+ * };
+ * assert.deepEqual(liveLeaseOfAnother(entry, "worker-1", 1_000), {
+ *   owner: "worker-2",
+ *   expiresAt: new Date(5_000),
+ * });
+ * assert.equal(liveLeaseOfAnother(entry, "worker-2", 1_000), null);
+ * assert.equal(liveLeaseOfAnother(entry, "worker-1", 6_000), null);
  * ```
  */
 export function liveLeaseOfAnother(
@@ -75,10 +88,20 @@ export function liveLeaseOfAnother(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeInstance, newInstance } from "@heph/pg";
  * import { decodeEntries, type MemoryEntry } from "./memory_entry.ts";
  *
- * declare const entries: MemoryEntry[];
- * const { healthy, corrupt } = decodeEntries(entries);
+ * const entry = (state: string): MemoryEntry => ({
+ *   row: { ...encodeInstance(newInstance({ id: "a", workflow: "W" })), state },
+ *   revision: 1,
+ *   insertedAt: 0,
+ *   updatedAt: 0,
+ *   lease: null,
+ * });
+ * const { healthy, corrupt } = decodeEntries([entry("{}"), entry("not json")]);
+ * assert.equal(healthy.length, 1);
+ * assert.equal(corrupt.length, 1);
  * ```
  */
 export function decodeEntries<I extends object>(
