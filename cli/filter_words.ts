@@ -4,10 +4,12 @@
  * the store checks it.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { buildFilter } from "./filter_words.ts";
  *
  * const filter = buildFilter({ status: "running,waiting", idle: "15m" }, Date.now());
+ * assert.deepEqual(filter.statusIn, ["running", "waiting"]);
  * ```
  *
  * @module

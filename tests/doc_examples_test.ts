@@ -24,6 +24,8 @@ interface Example {
   attributes: string[];
   /** Its code, without the comment's leading `*`. */
   code: string;
+  /** Whether its module is browser code (`/// <reference lib="dom" />`). */
+  browser?: boolean;
 }
 
 /** The `ts`/`typescript` examples in the JSDoc comments of one file. */
@@ -39,42 +41,75 @@ function examplesOf(path: string, text: string): Example[] {
       code.push((lines[i] ?? "").replace(/^\s*\* ?/, ""));
     }
     const attributes = (open[2] ?? "").trim().split(/\s+/).filter(Boolean);
-    examples.push({ where: `${path}:${start + 1}`, attributes, code: code.join("\n") });
+    const browser = text.startsWith('/// <reference lib="dom" />');
+    examples.push({ where: `${path}:${start + 1}`, attributes, code: code.join("\n"), browser });
   }
   return examples;
 }
 
+/** A "Cannot find name" error (with or without a suggestion): a name the text around it gives. */
+const UNBOUND = /^TS(?:2304|2552|2592) \[ERROR\]: Cannot find name '([^']+)'/;
+
 /**
- * The names an example uses but neither imports nor declares, as the type checker reports them
- * (the example written to a temporary module beside deno.json, so `@heph/pg` resolves).
+ * Type-checks examples in one `deno check`, each written to a temporary module beside the module
+ * it documents (so its relative imports resolve as under `deno check --doc`, and `@heph/pg` through
+ * deno.json). Returns each example's errors, in order. An example importing from JSR cannot be
+ * loaded here: it gets no errors.
  */
-async function unboundNames(code: string): Promise<string[]> {
-  const file = await Deno.makeTempFile({ dir: ROOT, prefix: ".doc_example_", suffix: ".ts" });
+async function typeErrors(examples: readonly Example[]): Promise<string[][]> {
+  const files: string[] = [];
+  const checked = examples.filter((example) => !/from "jsr:/.test(example.code));
   try {
-    await Deno.writeTextFile(file, `${code}\nexport {};\n`);
+    for (const example of checked) {
+      const dir = `${ROOT}${example.where.slice(0, example.where.lastIndexOf("/") + 1)}`;
+      const file = await Deno.makeTempFile({ dir, prefix: ".doc_example_", suffix: ".ts" });
+      files.push(file);
+      await Deno.writeTextFile(file, `${example.code}\nexport {};\n`);
+    }
     const { stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: ["check", "--no-lock", file],
+      args: ["check", "--no-lock", ...files],
       cwd: ROOT,
       env: { NO_COLOR: "1" },
     }).output();
-    const text = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
-    return [...new Set([...text.matchAll(/Cannot find name '([^']+)'/g)].map(([, n]) => n ?? ""))];
+    const report = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
+    // Anything but type errors (a module that does not load) would hide every example's errors.
+    assert.doesNotMatch(report, /^error: (?!Type checking failed)/m, report);
+    const errors = report.split(/\n(?=TS\d+ \[ERROR\])/).filter((e) => /^TS\d+ \[ERROR\]/.test(e));
+    const of = (file: string | undefined) =>
+      file === undefined ? [] : errors.filter((error) => error.includes(file.slice(ROOT.length)));
+    return examples.map((example) => of(files[checked.indexOf(example)]));
   } finally {
-    await Deno.remove(file);
+    await Promise.all(files.map((file) => Deno.remove(file)));
   }
 }
 
-/** Why an example cannot run as a test, or null when it could. */
-async function whyNotRunnable(code: string): Promise<string | null> {
+/** Why an example cannot run as a test, or null when it could; `errors` are its type errors. */
+function whyNotRunnable(example: Example, errors: readonly string[]): string | null {
+  const { code } = example;
   const database =
     /DATABASE_URL|OWNER_URL|postgres(?:ql)?:\/\/|\bpostgres\(|new pg\.(?:Pool|Client)\(|new PGlite\(/;
   if (database.test(code)) return "it makes a database client or connection";
   if (/from "jsr:/.test(code)) return "it imports from JSR";
   if (/Deno\.(?:test|serve)\(/.test(code)) return "it starts a test or a server";
+  if (example.browser) return "it runs in a browser (its module is the dashboard's script)";
+  if (/^export /m.test(code)) return "it is a module of its own (it exports)";
   if (/\bdeclare const\b/.test(code)) return "it declares a value it does not have";
-  const unbound = await unboundNames(code);
+  const unbound = [...new Set(errors.map((error) => UNBOUND.exec(error)?.[1]).filter(Boolean))];
   if (unbound.length > 0) return `a fragment using ${unbound.join(", ")}`;
   return null;
+}
+
+/** The skipped (`ts ignore`) examples of the published files, with their type errors (once). */
+function skippedExamples(): Promise<{ example: Example; errors: string[] }[]> {
+  return skippedOnce ??= findSkipped();
+}
+let skippedOnce: Promise<{ example: Example; errors: string[] }[]> | undefined;
+
+async function findSkipped(): Promise<{ example: Example; errors: string[] }[]> {
+  const skipped = [...(await publishedExamples()).values()].flat()
+    .filter((example) => example.attributes.includes("ignore"));
+  const errors = await typeErrors(skipped);
+  return skipped.map((example, i) => ({ example, errors: errors[i] ?? [] }));
 }
 
 /** The published TypeScript files and their examples. */
@@ -88,49 +123,20 @@ async function publishedExamples(): Promise<Map<string, Example[]>> {
 }
 
 Deno.test("an example is skipped (ts ignore) only when it cannot run as a test", async () => {
-  const skippedWithoutReason: string[] = [];
-  let skipped = 0;
-  for (const examples of (await publishedExamples()).values()) {
-    for (const example of examples) {
-      if (!example.attributes.includes("ignore")) continue;
-      skipped++;
-      if (await whyNotRunnable(example.code) === null) skippedWithoutReason.push(example.where);
-    }
-  }
-  assert.deepEqual(skippedWithoutReason, [], "these could run under deno task test:doc");
-  assert.ok(skipped > 0, "the scan finds the skipped examples");
+  const skipped = await skippedExamples();
+  const withoutReason = skipped.filter(({ example, errors }) => !whyNotRunnable(example, errors))
+    .map(({ example }) => example.where);
+  assert.deepEqual(withoutReason, [], "these could run under deno task test:doc");
+  assert.ok(skipped.length > 10, `${skipped.length} skipped examples`);
 });
 
 Deno.test("a skipped example still type-checks, but for the names a fragment borrows", async () => {
-  const skipped: { example: Example; file: string }[] = [];
-  try {
-    for (const [path, examples] of await publishedExamples()) {
-      for (const example of examples) {
-        if (!example.attributes.includes("ignore") || /from "jsr:/.test(example.code)) continue;
-        // Beside its module, so the example's relative imports resolve as in `deno check --doc`.
-        const dir = `${ROOT}${path.slice(0, path.lastIndexOf("/") + 1)}`;
-        const file = await Deno.makeTempFile({ dir, prefix: ".doc_example_", suffix: ".ts" });
-        skipped.push({ example, file });
-        await Deno.writeTextFile(file, `${example.code}\nexport {};\n`);
-      }
-    }
-    assert.ok(skipped.length > 10, `${skipped.length} skipped examples`);
-    const { stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: ["check", "--no-lock", ...skipped.map(({ file }) => file)],
-      cwd: ROOT,
-      env: { NO_COLOR: "1" },
-    }).output();
-    const report = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
-    const errors = report.split(/\n(?=TS\d+ \[ERROR\])/).filter((e) => /^TS\d+ \[ERROR\]/.test(e))
-      // "Cannot find name" (with or without a suggestion): a fragment's borrowed name.
-      .filter((error) => !/^TS(?:2304|2552|2592) /.test(error))
-      .map((error) =>
-        skipped.reduce((text, { example, file }) => text.replaceAll(file, example.where), error)
-      );
-    assert.deepEqual(errors, []);
-  } finally {
-    await Promise.all(skipped.map(({ file }) => Deno.remove(file)));
-  }
+  const wrong = (await skippedExamples())
+    .filter(({ example }) => !/from "jsr:/.test(example.code))
+    .flatMap(({ example, errors }) =>
+      errors.filter((error) => !UNBOUND.test(error)).map((error) => `${example.where}: ${error}`)
+    );
+  assert.deepEqual(wrong, []);
 });
 
 Deno.test("deno task test:doc covers every published file with a runnable example", async () => {
@@ -152,21 +158,26 @@ Deno.test("deno task test:doc covers every published file with a runnable exampl
 });
 
 Deno.test("the scan tells a fragment or a database example from one that could run", async () => {
-  const runnable =
-    'import { newInstance } from "@heph/pg";\n\nnewInstance({ id: "a", workflow: "W" });';
-  assert.equal(await whyNotRunnable(runnable), null);
-  assert.equal(
-    await whyNotRunnable("const { count } = await storage.estimateCount();"),
+  const example = (code: string): Example => ({
+    where: "src/doc_example.ts:1",
+    attributes: [],
+    code,
+  });
+  const cases = [
+    example('import { newInstance } from "@heph/pg";\n\nnewInstance({ id: "a", workflow: "W" });'),
+    example("const { count } = await storage.estimateCount();"),
+    example('const pool = new pg.Pool({ connectionString: Deno.env.get("DATABASE_URL") });'),
+    example('import { Pool } from "jsr:@db/postgres";'),
+    example('import { validateId } from "./validation.ts";\n\nvalidateId("a");'),
+  ];
+  const errors = await typeErrors(cases);
+  assert.deepEqual(cases.map((c, i) => whyNotRunnable(c, errors[i] ?? [])), [
+    null,
     "a fragment using storage",
-  );
-  assert.equal(
-    await whyNotRunnable(
-      'const pool = new pg.Pool({ connectionString: Deno.env.get("DATABASE_URL") });',
-    ),
     "it makes a database client or connection",
-  );
-  assert.equal(
-    await whyNotRunnable('import { Pool } from "jsr:@db/postgres";'),
     "it imports from JSR",
-  );
+    null,
+  ]);
+  const broken = example('import { validateId } from "./validation.ts";\n\nvalidateId(1, 2, 3);');
+  assert.equal((await typeErrors([broken]))[0]?.length, 1, "a wrong call is a type error");
 });
