@@ -52,6 +52,7 @@
 import type { SqlDriver, SqlResult, SqlStatement } from "../src/driver.ts";
 import { isSqlState, ValidationError } from "../src/errors.ts";
 import {
+  booleanOption,
   type OpenedStorage,
   openOn,
   type OpenStorageOptions,
@@ -317,8 +318,9 @@ function rethrowWebSocketError(error: unknown): never {
 }
 
 /**
- * Options of the Neon {@linkcode openStorage}: the storage's, the mode, and any option of the
- * client it makes (`neon(url, …)` over HTTP, `new Pool(…)` over a WebSocket), passed on as given.
+ * Options of the Neon {@linkcode openStorage}: the storage's, the mode, the WebSocket driver's
+ * (`prepare`; over HTTP no statement is prepared, whatever it says), and any option of the client
+ * it makes (`neon(url, …)` over HTTP, `new Pool(…)` over a WebSocket), passed on as given.
  *
  * @example
  * ```ts
@@ -327,7 +329,7 @@ function rethrowWebSocketError(error: unknown): never {
  * const options: NeonOpenOptions = { mode: "websocket", schema: "tenant_a", max: 5 };
  * ```
  */
-export interface NeonOpenOptions extends OpenStorageOptions {
+export interface NeonOpenOptions extends OpenStorageOptions, NeonDriverOptions {
   /**
    * `"http"` (the default): one stateless HTTP request per statement, nothing to close, right
    * for Workers and Deploy. `"websocket"`: a `Pool` over WebSockets.
@@ -344,7 +346,7 @@ export interface NeonOpenOptions extends OpenStorageOptions {
  * (over HTTP there is nothing to end). Neon's global `neonConfig` applies as usual.
  *
  * @param url A Neon (or any PostgreSQL reachable through Neon's proxy) connection string.
- * @param options The mode, the schema, `migrate`, the storage hooks, and client options.
+ * @param options The mode, the storage's options, `migrate`, `prepare`, and client options.
  * @returns The storage, its driver, and `close`.
  * @throws {ValidationError} On a bad URL, mode or option.
  * @throws {MigrationError} When `migrate: true` and the migration fails (the pool is ended).
@@ -360,8 +362,11 @@ export interface NeonOpenOptions extends OpenStorageOptions {
  * ```
  */
 export async function openStorage(url: string, options?: NeonOpenOptions): Promise<OpenedStorage> {
-  const { own, client } = splitOpenOptions(url, options);
-  const { mode = "http", ...clientOptions } = client;
+  const { own, client: { mode = "http", prepare, ...clientOptions } } = splitOpenOptions(
+    url,
+    options,
+  );
+  const driverOptions = { prepare: booleanOption(prepare, "prepare") };
   if (mode !== "http" && mode !== "websocket") {
     throw new ValidationError(
       `Invalid options: mode must be "http" or "websocket", got ${describe(mode)}`,
@@ -376,5 +381,5 @@ export async function openStorage(url: string, options?: NeonOpenOptions): Promi
   }
   const pool = new Pool({ ...clientOptions, connectionString: url });
   pool.on("error", () => {});
-  return await openOn(neonDriver(pool), () => pool.end(), own);
+  return await openOn(neonDriver(pool, driverOptions), () => pool.end(), own);
 }

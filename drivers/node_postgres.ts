@@ -26,6 +26,7 @@
 
 import type { QueryOptions, SqlDriver, SqlResult } from "../src/driver.ts";
 import {
+  booleanOption,
   type OpenedStorage,
   openOn,
   type OpenStorageOptions,
@@ -247,8 +248,9 @@ async function run(
 }
 
 /**
- * Options of the node-postgres {@linkcode openStorage}: the storage's, and any option of
- * `new pg.Pool(…)` (`max`, `ssl`, `connectionTimeoutMillis`, …), passed on as given.
+ * Options of the node-postgres {@linkcode openStorage}: the storage's, the driver's (`prepare`),
+ * and any option of `new pg.Pool(…)` (`max`, `ssl`, `connectionTimeoutMillis`, …), passed on
+ * as given.
  *
  * @example
  * ```ts
@@ -257,7 +259,7 @@ async function run(
  * const options: NodePostgresOpenOptions = { schema: "tenant_a", migrate: true, max: 5 };
  * ```
  */
-export interface NodePostgresOpenOptions extends OpenStorageOptions {
+export interface NodePostgresOpenOptions extends OpenStorageOptions, NodePostgresDriverOptions {
   /** Any option of node-postgres' `Pool`. */
   [poolOption: string]: unknown;
 }
@@ -269,7 +271,7 @@ export interface NodePostgresOpenOptions extends OpenStorageOptions {
  * restart) are ignored by the pool's listener: the next statement reports them.
  *
  * @param url A PostgreSQL connection string.
- * @param options The schema, `migrate`, the storage hooks, and pool options.
+ * @param options The storage's options, `migrate`, `prepare`, and pool options.
  * @returns The storage, its driver, and `close`.
  * @throws {ValidationError} On a bad URL or option.
  * @throws {MigrationError} When `migrate: true` and the migration fails (the pool is ended).
@@ -288,9 +290,10 @@ export async function openStorage(
   url: string,
   options?: NodePostgresOpenOptions,
 ): Promise<OpenedStorage> {
-  const { own, client } = splitOpenOptions(url, options);
+  const { own, client: { prepare, ...poolOptions } } = splitOpenOptions(url, options);
+  const driverOptions = { prepare: booleanOption(prepare, "prepare") };
   const { default: pg } = await import("pg");
-  const pool = new pg.Pool({ ...client, connectionString: url });
+  const pool = new pg.Pool({ ...poolOptions, connectionString: url });
   pool.on("error", () => {});
-  return await openOn(nodePostgresDriver(pool), () => pool.end(), own);
+  return await openOn(nodePostgresDriver(pool, driverOptions), () => pool.end(), own);
 }

@@ -199,7 +199,9 @@ async function run(
 
 /**
  * Options of the postgres.js {@linkcode openStorage}: the storage's, and any option of
- * `postgres(url, …)` (`max`, `ssl`, `idle_timeout`, …), passed on as given.
+ * `postgres(url, …)` (`max`, `ssl`, `idle_timeout`, …), passed on as given. `prepare` is
+ * postgres.js' own: the driver sends every statement with `sql.unsafe`, which postgres.js does
+ * not prepare unless told to.
  *
  * @example
  * ```ts
@@ -220,7 +222,7 @@ export interface PostgresJsOpenOptions extends OpenStorageOptions {
  * `close()` ends the client.
  *
  * @param url A PostgreSQL connection string.
- * @param options The schema, `migrate`, the storage hooks, and client options.
+ * @param options The storage's options, `migrate`, and client options.
  * @returns The storage, its driver, and `close`.
  * @throws {ValidationError} On a bad URL or option, or a client option that transforms rows.
  * @throws {MigrationError} When `migrate: true` and the migration fails (the client is ended).

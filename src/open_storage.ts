@@ -12,7 +12,12 @@ import { PgStorage, type PgStorageOptions } from "./pg_storage.ts";
 import { describe } from "./validation.ts";
 
 /**
- * The options every driver's `openStorage` takes; each driver adds its client's own options.
+ * The options every driver's `openStorage` takes: every option of `PgStorage` but `driver`
+ * (which `openStorage` makes), and `migrate`. Each driver adds its client's own options; what
+ * is not a storage option goes to the client.
+ *
+ * `readDriver` is a driver you made over a read replica: the storage reads there, as
+ * `PgStorage` does, and `close()` leaves its client open (end it yourself).
  *
  * @example
  * ```ts
@@ -52,31 +57,72 @@ export interface OpenedStorage {
   close(): Promise<void>;
 }
 
-/** The keys of {@linkcode OpenStorageOptions}; every other key is the client's. */
-const OWN_KEYS = ["schema", "migrate", "onQuery", "wrapQuery"] as const;
+/**
+ * Every key of {@linkcode OpenStorageOptions}, the storage's: the rest are the client's. A
+ * `Record` over `keyof`, so an option added to `PgStorageOptions` and not listed here (or one
+ * listed here that does not exist) does not compile.
+ */
+const OWN_KEYS: { readonly [key in keyof Required<OpenStorageOptions>]: true } = {
+  readDriver: true,
+  distributed: true,
+  schema: true,
+  onQuery: true,
+  wrapQuery: true,
+  migrate: true,
+};
+
+/** The storage options `openStorage` takes, and those it leaves to the client. */
+type OwnKey = keyof OpenStorageOptions;
 
 /**
- * Splits `openStorage` options into the storage's and the client's.
+ * Checks that an option is a boolean or absent.
+ *
+ * @param value The option's value.
+ * @param name The option's name, for the error.
+ * @returns The value.
+ * @throws {ValidationError} When it is given and not a boolean.
+ *
+ * @example
+ * ```ts
+ * import { booleanOption } from "./open_storage.ts";
+ *
+ * booleanOption(false, "prepare"); // false
+ * booleanOption(undefined, "prepare"); // undefined
+ * ```
+ */
+export function booleanOption(value: unknown, name: string): boolean | undefined {
+  if (value === undefined || typeof value === "boolean") return value;
+  throw new ValidationError(`Invalid options: ${name} must be a boolean, got ${describe(value)}`);
+}
+
+/**
+ * Splits `openStorage` options into the storage's (every option of `PgStorage` but `driver`,
+ * and `migrate`) and the client's (all the others).
  *
  * @param url The connection string.
  * @param options The options as given.
  * @returns The storage options, and the rest for the client.
- * @throws {ValidationError} When the URL is not a non-empty string, the options no object, or
- *   `migrate` no boolean.
+ * @throws {ValidationError} When the URL is not a non-empty string, the options no object,
+ *   `migrate` no boolean, or `driver` is given (`openStorage` makes the driver).
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { splitOpenOptions } from "./open_storage.ts";
  *
- * const { own, client } = splitOpenOptions("postgres://db/app", { schema: "tenant_a", max: 5 });
- * own; // { schema: "tenant_a" }
- * client; // { max: 5 }
+ * const { own, client } = splitOpenOptions("postgres://db/app", {
+ *   schema: "tenant_a",
+ *   distributed: true,
+ *   max: 5,
+ * });
+ * assert.deepEqual(own, { schema: "tenant_a", distributed: true });
+ * assert.deepEqual(client, { max: 5 });
  * ```
  */
 export function splitOpenOptions<T extends OpenStorageOptions>(
   url: unknown,
   options: T | undefined,
-): { own: OpenStorageOptions; client: Omit<T, typeof OWN_KEYS[number]> } {
+): { own: OpenStorageOptions; client: Omit<T, OwnKey> } {
   if (typeof url !== "string" || url === "") {
     throw new ValidationError(
       `Invalid connection string: expected a non-empty string, got ${describe(url)}`,
@@ -85,19 +131,21 @@ export function splitOpenOptions<T extends OpenStorageOptions>(
   if (options !== undefined && (typeof options !== "object" || options === null)) {
     throw new ValidationError(`Invalid options: expected an object, got ${describe(options)}`);
   }
-  const migrate = (options as { migrate?: unknown } | undefined)?.migrate;
-  if (migrate !== undefined && typeof migrate !== "boolean") {
+  const given = options as Record<string, unknown> | undefined;
+  booleanOption(given?.migrate, "migrate");
+  if (given?.driver !== undefined) {
     throw new ValidationError(
-      `Invalid options: migrate must be a boolean, got ${describe(migrate)}`,
+      "Invalid options: driver is not an openStorage option (it makes its own over the " +
+        "connection string; pass yours to new PgStorage({ driver }))",
     );
   }
   const own: Record<string, unknown> = {};
   const client: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(options ?? {})) {
     if (value === undefined) continue;
-    ((OWN_KEYS as readonly string[]).includes(key) ? own : client)[key] = value;
+    (Object.hasOwn(OWN_KEYS, key) ? own : client)[key] = value;
   }
-  return { own, client: client as Omit<T, typeof OWN_KEYS[number]> };
+  return { own, client: client as Omit<T, OwnKey> };
 }
 
 /**
