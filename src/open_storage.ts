@@ -66,11 +66,12 @@ const OWN_KEYS = ["schema", "migrate", "onQuery", "wrapQuery"] as const;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { splitOpenOptions } from "./open_storage.ts";
  *
  * const { own, client } = splitOpenOptions("postgres://db/app", { schema: "tenant_a", max: 5 });
- * own; // { schema: "tenant_a" }
- * client; // { max: 5 }
+ * assert.deepEqual(own, { schema: "tenant_a" });
+ * assert.deepEqual(client, { max: 5 });
  * ```
  */
 export function splitOpenOptions<T extends OpenStorageOptions>(
