@@ -6,7 +6,8 @@
  * opened is redacted from that line.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { command } from "./command.ts";
  *
  * export const main = command({
@@ -16,6 +17,7 @@
  *     console.log(`hello ${values.name}`);
  *   },
  * });
+ * assert.equal(await main(["--name", "you"]), 0); // after printing "hello you"
  * ```
  *
  * @module

@@ -4,10 +4,16 @@
  * the store checks it.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { buildFilter } from "./filter_words.ts";
  *
- * const filter = buildFilter({ status: "running,waiting", idle: "15m" }, Date.now());
+ * const now = Date.parse("2026-12-01T12:00:00Z");
+ * const filter = buildFilter({ status: "running,waiting", idle: "15m" }, now);
+ * assert.deepEqual(filter, {
+ *   statusIn: ["running", "waiting"],
+ *   updatedBefore: new Date("2026-12-01T11:45:00Z"),
+ * });
  * ```
  *
  * @module

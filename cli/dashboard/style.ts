@@ -3,8 +3,11 @@
  * Content-Security-Policy allows no inline style).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { APP_CSS } from "./style.ts";
+ *
+ * assert.match(APP_CSS, /^:root \{/);
  * ```
  *
  * @module
