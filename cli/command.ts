@@ -6,8 +6,7 @@
  * opened is redacted from that line.
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
+ * ```ts ignore
  * import { command } from "./command.ts";
  *
  * export const main = command({
@@ -17,7 +16,6 @@
  *     console.log(`hello ${values.name}`);
  *   },
  * });
- * assert.equal(await main(["--name", "you"]), 0); // after printing "hello you"
  * ```
  *
  * @module
