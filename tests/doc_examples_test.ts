@@ -77,25 +77,6 @@ async function whyNotRunnable(code: string): Promise<string | null> {
   return null;
 }
 
-/**
- * The lines of an example that show a result in a trailing comment instead of asserting it: a
- * value (`isStorableText("a"); // true`, `.map(…); // ["a"]`, `{ … }, // 1`), or any comment after
- * a bare expression statement (`decodeCursor(c); // the same position`). A comment that explains
- * a declaration, an assertion or an object's property stays
- * (`assert.match(cursor, /^[\w-]+$/); // URL-safe base64`).
- */
-function resultComments(code: string): string[] {
-  const value = /^(?:true|false|null|undefined|NaN|-?\d|["'`[{]|new [A-Z])/;
-  const stated =
-    /^(?:(?:export\s+)?(?:const|let|var|import|function|class)\b|(?:await\s+)?assert\b)/;
-  return code.split("\n").filter((line) => {
-    const trailing = /^\s*(\S.*?[;,)\]}])\s*\/\/\s*(.*)$/.exec(line);
-    if (!trailing || line.trimStart().startsWith("//")) return false;
-    const [, statement = "", comment = ""] = trailing;
-    return value.test(comment) || (statement.endsWith(";") && !stated.test(statement));
-  });
-}
-
 /** The published TypeScript files and their examples. */
 async function publishedExamples(): Promise<Map<string, Example[]>> {
   const files = (await publishedFiles()).filter((f) => f.endsWith(".ts"));
@@ -170,25 +151,24 @@ Deno.test("deno task test:doc covers every published file with a runnable exampl
   assert.ok(runnable > 20, `${runnable} files with runnable examples`);
 });
 
-Deno.test("the scan tells a fragment or a database example from one that could run", async () => {
-  const runnable =
-    'import { newInstance } from "@heph/pg";\n\nnewInstance({ id: "a", workflow: "W" });';
-  assert.equal(await whyNotRunnable(runnable), null);
-  assert.equal(
-    await whyNotRunnable("const { count } = await storage.estimateCount();"),
-    "a fragment using storage",
-  );
-  assert.equal(
-    await whyNotRunnable(
-      'const pool = new pg.Pool({ connectionString: Deno.env.get("DATABASE_URL") });',
-    ),
-    "it makes a database client or connection",
-  );
-  assert.equal(
-    await whyNotRunnable('import { Pool } from "jsr:@db/postgres";'),
-    "it imports from JSR",
-  );
-});
+/**
+ * The lines of an example that show a result in a trailing comment instead of asserting it: a
+ * value (`isStorableText("a"); // true`, `.map(…); // ["a"]`, `{ … }, // 1`), or any comment after
+ * a bare expression statement (`decodeCursor(c); // the same position`). A comment that explains
+ * a declaration, an assertion or an object's property stays
+ * (`assert.match(cursor, /^[\w-]+$/); // URL-safe base64`).
+ */
+function resultComments(code: string): string[] {
+  const value = /^(?:true|false|null|undefined|NaN|-?\d|["'`[{]|new [A-Z])/;
+  const stated =
+    /^(?:(?:export\s+)?(?:const|let|var|import|function|class)\b|(?:await\s+)?assert\b)/;
+  return code.split("\n").filter((line) => {
+    const trailing = /^\s*(\S.*?[;,)\]}])\s*\/\/\s*(.*)$/.exec(line);
+    if (!trailing || line.trimStart().startsWith("//")) return false;
+    const [, statement = "", comment = ""] = trailing;
+    return value.test(comment) || (statement.endsWith(";") && !stated.test(statement));
+  });
+}
 
 Deno.test("a run example asserts what it shows, not in a comment", async () => {
   const shown: string[] = [];
@@ -224,4 +204,24 @@ Deno.test("the scan tells a result in a comment from a comment that explains", (
     'assert.equal(isStorableText("a"), true);',
   ];
   assert.deepEqual(resultComments(explained.join("\n")), []);
+});
+
+Deno.test("the scan tells a fragment or a database example from one that could run", async () => {
+  const runnable =
+    'import { newInstance } from "@heph/pg";\n\nnewInstance({ id: "a", workflow: "W" });';
+  assert.equal(await whyNotRunnable(runnable), null);
+  assert.equal(
+    await whyNotRunnable("const { count } = await storage.estimateCount();"),
+    "a fragment using storage",
+  );
+  assert.equal(
+    await whyNotRunnable(
+      'const pool = new pg.Pool({ connectionString: Deno.env.get("DATABASE_URL") });',
+    ),
+    "it makes a database client or connection",
+  );
+  assert.equal(
+    await whyNotRunnable('import { Pool } from "jsr:@db/postgres";'),
+    "it imports from JSR",
+  );
 });
