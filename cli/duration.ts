@@ -4,10 +4,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatAge, formatDuration } from "./duration.ts";
  *
- * formatDuration(185_000); // "3m 05s"
- * formatAge(0, 4_200); // "4.2 s ago"
+ * assert.equal(formatDuration(185_000), "3m 05s");
+ * assert.equal(formatAge(0, 4_200), "4.2 s ago");
  * ```
  *
  * @module

@@ -4,10 +4,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { printable, safeJson } from "./printable.ts";
  *
- * printable("a\u001b[31mb"); // "a\\u001b[31mb"
- * safeJson({ id: "x\u2028y" }); // '{"id":"x\\u2028y"}'
+ * assert.equal(printable("a\u001b[31mb"), "a\\u001b[31mb");
+ * assert.equal(safeJson({ id: "x\u2028y" }), '{"id":"x\\u2028y"}');
  * ```
  *
  * @module

@@ -38,10 +38,11 @@ export interface ErrorFields {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { withErrorFields } from "./error_fields.ts";
  *
  * const error = withErrorFields(new Error("Connection terminated unexpectedly"), { code: "08006" });
- * (error as { code?: string }).code; // "08006"
+ * assert.equal((error as { code?: string }).code, "08006");
  * ```
  */
 export function withErrorFields(error: object, fields: ErrorFields): unknown {

@@ -89,9 +89,10 @@ export async function inTransaction(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { insideTransactionError } from "./session.ts";
  *
- * (insideTransactionError() as Error & { code: string }).code; // "25001"
+ * assert.equal((insideTransactionError() as Error & { code: string }).code, "25001");
  * ```
  */
 export function insideTransactionError(): Error {

@@ -14,9 +14,11 @@ import type { Migration } from "./migration.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MIGRATIONS } from "@heph/pg";
  *
- * MIGRATIONS.at(-1)?.version; // the latest schema version
+ * const versions = MIGRATIONS.map((migration) => migration.version);
+ * assert.deepEqual(versions, versions.toSorted((a, b) => a - b));
  * ```
  */
 export const MIGRATIONS: readonly Migration[] = Object.freeze([

@@ -56,11 +56,13 @@ export function isConnectionError(error: unknown): error is DatabaseError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DatabaseError } from "./errors.ts";
  * import { wasNotSent } from "./connection_errors.ts";
  *
- * wasNotSent(new DatabaseError("connect ECONNREFUSED", { sqlState: "08001" })); // true
- * wasNotSent(new DatabaseError("terminating connection", { sqlState: "57P01" })); // false
+ * assert.ok(wasNotSent(new DatabaseError("connect ECONNREFUSED", { sqlState: "08001" })));
+ * const dropped = new DatabaseError("terminating connection", { sqlState: "57P01" });
+ * assert.equal(wasNotSent(dropped), false);
  * ```
  */
 export function wasNotSent(error: DatabaseError): boolean {

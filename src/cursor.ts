@@ -77,9 +77,11 @@ function wholeSeconds(fields: TimeFields): Date {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeCursor } from "./cursor.ts";
  *
- * encodeCursor({ insertedAt: "2026-12-01T08:00:00.123456Z", id: "a" }); // URL-safe base64
+ * const cursor = encodeCursor({ insertedAt: "2026-12-01T08:00:00.123456Z", id: "a" });
+ * assert.match(cursor, /^[\w-]+$/); // URL-safe base64
  * ```
  */
 export function encodeCursor(position: CursorPosition): string {
@@ -96,10 +98,11 @@ export function encodeCursor(position: CursorPosition): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeCursor, encodeCursor } from "./cursor.ts";
  *
  * const position = { insertedAt: "2026-12-01T08:00:00.123456Z", id: "a" };
- * decodeCursor(encodeCursor(position)); // the same position
+ * assert.deepEqual(decodeCursor(encodeCursor(position)), position);
  * ```
  */
 export function decodeCursor(cursor: string): CursorPosition {
@@ -133,9 +136,10 @@ export function decodeCursor(cursor: string): CursorPosition {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PG_MIN_MS } from "./cursor.ts";
  *
- * new Date(PG_MIN_MS).toISOString(); // "-004713-11-24T00:00:00.000Z"
+ * assert.equal(new Date(PG_MIN_MS).toISOString(), "-004713-11-24T00:00:00.000Z");
  * ```
  */
 export const PG_MIN_MS = -210_866_803_200_000;
@@ -168,9 +172,10 @@ function isValidTime(text: string): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cursorMicros } from "./cursor.ts";
  *
- * cursorMicros("1970-01-01T00:00:00.000001Z"); // 1n
+ * assert.equal(cursorMicros("1970-01-01T00:00:00.000001Z"), 1n);
  * ```
  */
 export function cursorMicros(text: string): bigint {
@@ -191,9 +196,10 @@ export function cursorMicros(text: string): bigint {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cursorTime } from "./cursor.ts";
  *
- * cursorTime(0); // "1970-01-01T00:00:00.000000Z"
+ * assert.equal(cursorTime(0), "1970-01-01T00:00:00.000000Z");
  * ```
  */
 export function cursorTime(ms: number): string {

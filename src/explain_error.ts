@@ -41,11 +41,12 @@ export interface FailedStatement {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { explainError } from "./explain_error.ts";
  *
  * const missing = Object.assign(new Error('relation "x" does not exist'), { code: "42P01" });
  * const error = explainError(missing, { operation: "get", writes: false, schema: "public" });
- * error.message; // 'Table "public".workflow_instances is missing or not migrated …'
+ * assert.match(error.message, /^Table "public"\.workflow_instances is missing or not migrated/);
  * ```
  */
 export function explainError(error: unknown, where: FailedStatement): HephError {

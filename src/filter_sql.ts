@@ -15,11 +15,12 @@ import type { CheckedFilter } from "./options.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { compileFilter } from "./filter_sql.ts";
  *
  * const compiled = compileFilter({ status: "running" });
- * compiled.conditions; // ["w.status = $1"]
- * compiled.params; // ["running"]
+ * assert.deepEqual(compiled.conditions, ["w.status = $1"]);
+ * assert.deepEqual(compiled.params, ["running"]);
  * ```
  */
 export interface CompiledFilter {
@@ -39,12 +40,13 @@ export interface CompiledFilter {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { compileFilter } from "./filter_sql.ts";
  * import { whereClause } from "./sql_params.ts";
  *
  * const { conditions, params } = compileFilter({ workflow: "Shop.Order", statusIn: ["pending"] });
- * whereClause(conditions); // "WHERE w.status IN ($1) AND w.workflow = $2"
- * params; // ["pending", "Shop.Order"]
+ * assert.equal(whereClause(conditions), "WHERE w.status IN ($1) AND w.workflow = $2");
+ * assert.deepEqual(params, ["pending", "Shop.Order"]);
  * ```
  */
 export function compileFilter(filter: CheckedFilter): CompiledFilter {
@@ -105,10 +107,11 @@ export function compileFilter(filter: CheckedFilter): CompiledFilter {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { timestampParam } from "./filter_sql.ts";
  *
- * timestampParam(new Date("2024-05-01T12:00:00Z")); // "2024-05-01T12:00:00.000Z"
- * timestampParam(new Date(-8.64e15)); // "-infinity"
+ * assert.equal(timestampParam(new Date("2024-05-01T12:00:00Z")), "2024-05-01T12:00:00.000Z");
+ * assert.equal(timestampParam(new Date(-8.64e15)), "-infinity");
  * ```
  */
 export function timestampParam(date: Date): string {

@@ -24,9 +24,11 @@ export type JsonPath = (string | number)[];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatPath } from "./json_path.ts";
  *
- * formatPath(["context", "initial", "items", 0, "a b"]); // 'context.initial.items[0]["a b"]'
+ * const path = formatPath(["context", "initial", "items", 0, "a b"]);
+ * assert.equal(path, 'context.initial.items[0]["a b"]');
  * ```
  */
 export function formatPath(path: JsonPath): string {

@@ -18,10 +18,11 @@ const DATE_GET_TIME = Date.prototype.getTime;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isPlainObject } from "./json_value.ts";
  *
- * isPlainObject(JSON.parse('{"a":1}')); // true
- * isPlainObject(new Date()); // false
+ * assert.ok(isPlainObject(JSON.parse('{"a":1}')));
+ * assert.equal(isPlainObject(new Date()), false);
  * ```
  */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -39,10 +40,11 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { dateTimeValue } from "./json_value.ts";
  *
- * dateTimeValue(new Date(5)); // 5
- * dateTimeValue("1970-01-01"); // NaN
+ * assert.equal(dateTimeValue(new Date(5)), 5);
+ * assert.equal(dateTimeValue("1970-01-01"), NaN);
  * ```
  */
 export function dateTimeValue(value: unknown): number {
@@ -61,10 +63,11 @@ export function dateTimeValue(value: unknown): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isStorableText } from "./json_value.ts";
  *
- * isStorableText("ünïcödé 🙂"); // true
- * isStorableText("a\u0000b"); // false
+ * assert.ok(isStorableText("ünïcödé 🙂"));
+ * assert.equal(isStorableText("a\u0000b"), false);
  * ```
  */
 export function isStorableText(text: string): boolean {
@@ -80,11 +83,12 @@ export function isStorableText(text: string): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { defineOwn } from "./json_value.ts";
  *
  * const object: Record<string, unknown> = {};
  * defineOwn(object, "__proto__", 1);
- * Object.keys(object); // ["__proto__"]
+ * assert.deepEqual(Object.keys(object), ["__proto__"]);
  * ```
  */
 export function defineOwn(target: Record<string, unknown>, key: string, value: unknown): void {

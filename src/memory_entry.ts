@@ -120,13 +120,14 @@ export function decodeEntries<I extends object>(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeEntry } from "./memory_entry.ts";
  *
  * const instance = decodeEntry({
  *   row: { id: "a", workflow: "W", workflowVersion: 1, status: "pending", state: "{}" },
  *   revision: 1, insertedAt: 0, updatedAt: 0, lease: null,
  * });
- * instance.revision; // 1
+ * assert.equal(instance.revision, 1);
  * ```
  */
 export function decodeEntry<I extends object>(entry: MemoryEntry): StoredInstance<I> {
@@ -153,9 +154,10 @@ export function decodeEntry<I extends object>(entry: MemoryEntry): StoredInstanc
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { comparePositions } from "./memory_entry.ts";
  *
- * comparePositions([1n, "b"], [1n, "a"]) > 0; // true
+ * assert.ok(comparePositions([1n, "b"], [1n, "a"]) > 0);
  * ```
  */
 export function comparePositions(a: [bigint, string], b: [bigint, string]): number {
@@ -172,9 +174,11 @@ export function comparePositions(a: [bigint, string], b: [bigint, string]): numb
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { compareCodePoints } from "./memory_entry.ts";
  *
- * compareCodePoints("\uffff", "🙂") < 0; // true ("\uffff" > "🙂" in UTF-16)
+ * assert.ok("\uffff" > "🙂"); // in UTF-16 code units
+ * assert.ok(compareCodePoints("\uffff", "🙂") < 0);
  * ```
  */
 export function compareCodePoints(a: string, b: string): number {
@@ -197,9 +201,10 @@ export function compareCodePoints(a: string, b: string): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { countGroupsOf } from "./memory_entry.ts";
  *
- * countGroupsOf([]); // []
+ * assert.deepEqual(countGroupsOf([]), []);
  * ```
  */
 export function countGroupsOf(entries: MemoryEntry[]): CountGroup[] {

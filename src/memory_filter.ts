@@ -48,6 +48,7 @@ export interface FilterSubject {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { matchesFilter } from "./memory_filter.ts";
  * import { validateFilter } from "./options.ts";
  *
@@ -55,8 +56,9 @@ export interface FilterSubject {
  *   id: "a", workflow: "Shop.Order", workflowVersion: 1, status: "pending" as const,
  *   insertedAt: 0, updatedAt: 0, context: () => ({ initial: { n: 1 }, steps: {} }),
  * };
- * matchesFilter(subject, validateFilter({ workflowFamily: "Shop." })); // true
- * matchesFilter(subject, validateFilter({ contextContains: { initial: { n: 2 } } })); // false
+ * assert.ok(matchesFilter(subject, validateFilter({ workflowFamily: "Shop." })));
+ * const other = validateFilter({ contextContains: { initial: { n: 2 } } });
+ * assert.equal(matchesFilter(subject, other), false);
  * ```
  */
 export function matchesFilter(subject: FilterSubject, filter: CheckedFilter): boolean {
@@ -88,10 +90,11 @@ export function matchesFilter(subject: FilterSubject, filter: CheckedFilter): bo
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { jsonContains } from "./memory_filter.ts";
  *
- * jsonContains({ a: [1, 2, 3], b: true }, { a: [3, 1] }); // true
- * jsonContains({ a: [1] }, { a: 1 }); // false
+ * assert.ok(jsonContains({ a: [1, 2, 3], b: true }, { a: [3, 1] }));
+ * assert.equal(jsonContains({ a: [1] }, { a: 1 }), false);
  * ```
  */
 export function jsonContains(outer: unknown, inner: unknown): boolean {

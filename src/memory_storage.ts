@@ -366,12 +366,13 @@ function attempt<T>(work: () => T): Promise<T> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MemoryStorage } from "@heph/pg";
  * import { storeForeignRow } from "./memory_storage.ts";
  *
  * const storage = new MemoryStorage();
  * storeForeignRow(storage, { id: "bad::1", state: "not json" });
- * await storage.get("bad::1").catch((error) => error.name); // "CorruptRecordError"
+ * await assert.rejects(storage.get("bad::1"), { name: "CorruptRecordError" });
  * ```
  */
 export function storeForeignRow(

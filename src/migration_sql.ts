@@ -20,9 +20,10 @@ const DONE_SETTING = "heph.migrated";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { REFUSED } from "./migration_sql.ts";
  *
- * REFUSED; // "HM001"
+ * assert.equal(REFUSED, "HM001");
  * ```
  */
 export const REFUSED = "HM001";
@@ -32,9 +33,10 @@ export const REFUSED = "HM001";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DISTRIBUTED } from "./migration_sql.ts";
  *
- * DISTRIBUTED; // "distributed"
+ * assert.equal(DISTRIBUTED, "distributed");
  * ```
  */
 export const DISTRIBUTED = "distributed";
@@ -54,9 +56,10 @@ export const DISTRIBUTED = "distributed";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { migrationTransaction } from "./migration_sql.ts";
  *
- * migrationTransaction('"public"', "public", [], [], 0).length; // 6
+ * assert.equal(migrationTransaction('"public"', "public", [], [], 0).length, 6);
  * ```
  */
 export function migrationTransaction(
@@ -135,9 +138,10 @@ END ${TAG}`,
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { bookkeepingTable } from "./migration_sql.ts";
  *
- * bookkeepingTable('"public".heph_migrations').startsWith("CREATE TABLE IF NOT EXISTS"); // true
+ * assert.ok(bookkeepingTable('"public".heph_migrations').startsWith("CREATE TABLE IF NOT EXISTS"));
  * ```
  */
 export function bookkeepingTable(table: string): string {
@@ -161,9 +165,10 @@ export function bookkeepingTable(table: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { distributionStatement } from "./migration_sql.ts";
  *
- * distributionStatement('"public"', "public").includes("create_distributed_table"); // true
+ * assert.ok(distributionStatement('"public"', "public").includes("create_distributed_table"));
  * ```
  */
 export function distributionStatement(quoted: string, schema: string): string {
@@ -204,9 +209,10 @@ function mark(entry: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fillSchema } from "./migration_sql.ts";
  *
- * fillSchema("DROP TABLE {schema}.t", '"tenant_a"'); // 'DROP TABLE "tenant_a".t'
+ * assert.equal(fillSchema("DROP TABLE {schema}.t", '"tenant_a"'), 'DROP TABLE "tenant_a".t');
  * ```
  */
 export function fillSchema(sql: string, quoted: string): string {
@@ -250,9 +256,10 @@ export function checkMigrations(migrations: readonly Migration[]): readonly Migr
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sha256 } from "./migration_sql.ts";
  *
- * (await sha256("")).slice(0, 8); // "e3b0c442"
+ * assert.equal((await sha256("")).slice(0, 8), "e3b0c442");
  * ```
  */
 export async function sha256(text: string): Promise<string> {

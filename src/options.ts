@@ -31,10 +31,11 @@ import {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type CheckedFilter, validateFilter } from "./options.ts";
  *
  * const filter: CheckedFilter = validateFilter({ contextContains: { initial: { at: new Date(0) } } });
- * filter.contextDocument; // { initial: { at: "1970-01-01T00:00:00.000Z" } }
+ * assert.deepEqual(filter.contextDocument, { initial: { at: "1970-01-01T00:00:00.000Z" } });
  * ```
  */
 export interface CheckedFilter extends Readonly<InstanceFilter> {
@@ -105,9 +106,11 @@ const FILTER_KEYS = Object.keys(CHECKS);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { validateFilter } from "./options.ts";
  *
- * validateFilter({ status: "running", workflow: undefined }); // { status: "running" }
+ * const filter = validateFilter({ status: "running", workflow: undefined });
+ * assert.deepEqual(filter, { status: "running" });
  * ```
  */
 export function validateFilter(filter: unknown, extra: readonly string[] = []): CheckedFilter {
@@ -151,10 +154,11 @@ function encodeContainment(value: unknown): unknown {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { validateExpectedRevision } from "./options.ts";
  *
- * validateExpectedRevision(0); // 0
- * validateExpectedRevision(undefined); // undefined
+ * assert.equal(validateExpectedRevision(0), 0);
+ * assert.equal(validateExpectedRevision(undefined), undefined);
  * ```
  */
 export function validateExpectedRevision(value: unknown): number | undefined {
@@ -208,9 +212,11 @@ function optionsObject(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { validatePut } from "./options.ts";
  *
- * validatePut({ expectedRevision: 3 }); // { expectedRevision: 3, owner: undefined }
+ * const put = validatePut({ expectedRevision: 3 });
+ * assert.deepEqual(put, { expectedRevision: 3, owner: undefined });
  * ```
  */
 export function validatePut(
@@ -234,9 +240,10 @@ export function validatePut(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { validateClaim } from "./options.ts";
  *
- * validateClaim({ owner: "worker-1", leaseMs: 30_000, status: "waiting" }).limit; // 1
+ * assert.equal(validateClaim({ owner: "worker-1", leaseMs: 30_000, status: "waiting" }).limit, 1);
  * ```
  */
 export function validateClaim(
@@ -261,9 +268,10 @@ export function validateClaim(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { validateLease } from "./options.ts";
  *
- * validateLease({ owner: "worker-1" }, false); // { owner: "worker-1", leaseMs: 0 }
+ * assert.deepEqual(validateLease({ owner: "worker-1" }, false), { owner: "worker-1", leaseMs: 0 });
  * ```
  */
 export function validateLease(
@@ -286,9 +294,10 @@ export function validateLease(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { validatePage } from "./options.ts";
  *
- * validatePage({ limit: 10, order: "desc" }).descending; // true
+ * assert.ok(validatePage({ limit: 10, order: "desc" }).descending);
  * ```
  */
 export function validatePage(
@@ -365,9 +374,10 @@ function fromPrimary(value: unknown): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { validatePrune } from "./options.ts";
  *
- * validatePrune({ olderThan: new Date(0) }).statusIn; // ["completed", "failed"]
+ * assert.deepEqual(validatePrune({ olderThan: new Date(0) }).statusIn, ["completed", "failed"]);
  * ```
  */
 export function validatePrune(

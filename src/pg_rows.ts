@@ -27,9 +27,10 @@ export type Row = Record<string, unknown>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { singleRow } from "./pg_rows.ts";
  *
- * singleRow([{ n: "3" }], "count").n; // "3"
+ * assert.equal(singleRow([{ n: "3" }], "count").n, "3");
  * ```
  */
 export function singleRow(rows: readonly Row[], operation: string): Row {
@@ -71,10 +72,11 @@ export function decodeRow<I extends object>(row: Row): StoredInstance<I> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { heldByAnother } from "./pg_rows.ts";
  *
- * heldByAnother({ holder: "worker-b", holder_live: "true" }, "worker-a"); // true
- * heldByAnother({ holder: "worker-a", holder_live: "true" }, "worker-a"); // false
+ * assert.ok(heldByAnother({ holder: "worker-b", holder_live: "true" }, "worker-a"));
+ * assert.equal(heldByAnother({ holder: "worker-a", holder_live: "true" }, "worker-a"), false);
  * ```
  */
 export function heldByAnother(row: Row, owner: string): boolean {
@@ -92,10 +94,11 @@ export function heldByAnother(row: Row, owner: string): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { leaseConflict } from "./pg_rows.ts";
  *
  * const row = { holder: "worker-b", holder_expires: "1767225600000", holder_live: "true" };
- * leaseConflict("order::1", "worker-a", row).holder?.owner; // "worker-b"
+ * assert.equal(leaseConflict("order::1", "worker-a", row).holder?.owner, "worker-b");
  * ```
  */
 export function leaseConflict(id: string, owner: string, row: Row): LeaseConflictError {

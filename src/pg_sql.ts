@@ -84,10 +84,11 @@ export type PutParam =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { statements } from "./pg_sql.ts";
  *
  * const sql = statements('"public".workflow_instances');
- * sql.get.params({ id: "order::1" }); // ["order::1"]
+ * assert.deepEqual(sql.get.params({ id: "order::1" }), ["order::1"]);
  * ```
  */
 export function statements(table: string, distributed = false) {

@@ -88,10 +88,11 @@ export interface CountEstimate {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkStorageOptions } from "./pg_storage_types.ts";
  *
  * const driver = { query: () => Promise.resolve({ rows: [] }), transaction: () => Promise.resolve([]) };
- * checkStorageOptions({ driver }).schema; // "public"
+ * assert.equal(checkStorageOptions({ driver }).schema, "public");
  * ```
  */
 export function checkStorageOptions(

@@ -28,10 +28,11 @@ const CHECK_DEPTH = 32;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isPlainJson } from "./plain_json.ts";
  *
- * isPlainJson({ a: [1, "x", null] }, 1000); // true
- * isPlainJson({ at: new Date() }, 1000); // false
+ * assert.ok(isPlainJson({ a: [1, "x", null] }, 1000));
+ * assert.equal(isPlainJson({ at: new Date() }, 1000), false);
  * ```
  */
 export function isPlainJson(value: unknown, budget: number): boolean {

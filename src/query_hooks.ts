@@ -145,15 +145,19 @@ export interface QueryHooks {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { HephError } from "./errors.ts";
  * import { runObserved } from "./query_hooks.ts";
  *
+ * const counts: number[] = [];
  * const rows = await runObserved(
  *   { operation: "count", schema: "public", table: "workflow_instances", sql: "SELECT 1" },
  *   () => Promise.resolve({ rows: [{ n: "1" }] }),
  *   (error) => new HephError(String(error)),
- *   { onQuery: (event) => console.log(event.rowCount) }, // 1
+ *   { onQuery: (event) => void counts.push(event.rowCount) },
  * );
+ * assert.deepEqual(rows, [{ n: "1" }]);
+ * assert.deepEqual(counts, [1]);
  * ```
  */
 export async function runObserved(

@@ -143,11 +143,15 @@ function mayHoldUnstorableText(json: string): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { newInstance } from "@heph/pg";
  * import { encodeInstances } from "./serializer.ts";
  *
- * encodeInstances([newInstance({ id: "a", workflow: "W" }), newInstance({ id: "b", workflow: "W" })])
- *   .map((row) => row.id); // ["a", "b"]
+ * const rows = encodeInstances([
+ *   newInstance({ id: "a", workflow: "W" }),
+ *   newInstance({ id: "b", workflow: "W" }),
+ * ]);
+ * assert.deepEqual(rows.map((row) => row.id), ["a", "b"]);
  * ```
  */
 export function encodeInstances(

@@ -15,13 +15,14 @@ import { HephError } from "./errors.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { namedStatement } from "./sql_params.ts";
  *
  * const renew = namedStatement<"id" | "owner">((p) =>
  *   `UPDATE t SET owner = ${p("owner")} WHERE id = ${p("id")}`
  * );
- * renew.text; // "UPDATE t SET owner = $1 WHERE id = $2"
- * renew.params({ id: "order::1", owner: "worker-a" }); // ["worker-a", "order::1"]
+ * assert.equal(renew.text, "UPDATE t SET owner = $1 WHERE id = $2");
+ * assert.deepEqual(renew.params({ id: "order::1", owner: "worker-a" }), ["worker-a", "order::1"]);
  * ```
  */
 export interface NamedStatement<N extends string> {
@@ -50,11 +51,12 @@ export interface NamedStatement<N extends string> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { namedStatement } from "./sql_params.ts";
  *
  * const get = namedStatement<"id">((p) => `SELECT * FROM t WHERE id = ${p("id")} OR parent = ${p("id")}`);
- * get.text; // "SELECT * FROM t WHERE id = $1 OR parent = $1"
- * get.params({ id: "order::1" }); // ["order::1"]
+ * assert.equal(get.text, "SELECT * FROM t WHERE id = $1 OR parent = $1");
+ * assert.deepEqual(get.params({ id: "order::1" }), ["order::1"]);
  * ```
  */
 export function namedStatement<N extends string>(
@@ -89,10 +91,12 @@ export function namedStatement<N extends string>(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { whereClause } from "./sql_params.ts";
  *
- * whereClause(["w.status = $1", "w.workflow = $2"]); // "WHERE w.status = $1 AND w.workflow = $2"
- * whereClause([]); // ""
+ * const where = whereClause(["w.status = $1", "w.workflow = $2"]);
+ * assert.equal(where, "WHERE w.status = $1 AND w.workflow = $2");
+ * assert.equal(whereClause([]), "");
  * ```
  */
 export function whereClause(conditions: readonly string[]): string {

@@ -15,10 +15,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { statementName } from "./statement_name.ts";
  *
- * statementName("SELECT 1") === statementName("SELECT 1"); // true
- * statementName("SELECT 1").startsWith("heph_"); // true
+ * assert.ok(statementName("SELECT 1") === statementName("SELECT 1"));
+ * assert.ok(statementName("SELECT 1").startsWith("heph_"));
  * ```
  */
 export function statementName(text: string): string {

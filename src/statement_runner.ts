@@ -50,6 +50,7 @@ export interface RunOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { StatementRunner } from "./statement_runner.ts";
  *
  * const driver = {
@@ -57,7 +58,7 @@ export interface RunOptions {
  *   transaction: () => Promise.resolve([]),
  * };
  * const runner = new StatementRunner({ driver, readDriver: driver, schema: "public", hooks: {}, fixed: [] });
- * (await runner.one("count", "SELECT count(*)::text AS n FROM t", [])).n; // "3"
+ * assert.equal((await runner.one("count", "SELECT count(*)::text AS n FROM t", [])).n, "3");
  * ```
  */
 export class StatementRunner {

@@ -46,9 +46,10 @@ export type TypeAnnotation =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { TYPES_KEY } from "./typed_json.ts";
  *
- * TYPES_KEY; // "$types"
+ * assert.equal(TYPES_KEY, "$types");
  * ```
  */
 export const TYPES_KEY = "$types";
@@ -80,9 +81,10 @@ function throws(work: () => unknown): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MAX_ARRAY_HOLES } from "./typed_json.ts";
  *
- * MAX_ARRAY_HOLES; // 1000000
+ * assert.equal(MAX_ARRAY_HOLES, 1000000);
  * ```
  */
 export const MAX_ARRAY_HOLES = 1_000_000;
@@ -107,11 +109,13 @@ const MAX_DEPTH = 1000;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { TypedJsonWriter } from "./typed_json.ts";
  *
  * const writer = new TypedJsonWriter();
- * JSON.stringify(writer.encode({ at: new Date(0), n: 1n }, [])); // '{"at":"1970-01-01T00:00:00.000Z","n":"1"}'
- * writer.annotations; // [[["at"], "Date"], [["n"], "bigint"]]
+ * const json = JSON.stringify(writer.encode({ at: new Date(0), n: 1n }, []));
+ * assert.equal(json, '{"at":"1970-01-01T00:00:00.000Z","n":"1"}');
+ * assert.deepEqual(writer.annotations, [[["at"], "Date"], [["n"], "bigint"]]);
  * ```
  */
 export class TypedJsonWriter {

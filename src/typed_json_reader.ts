@@ -22,11 +22,12 @@ import { formatPath, type JsonPath } from "./json_path.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { applyAnnotations } from "./typed_json_reader.ts";
  *
  * const document = JSON.parse('{"at":"1970-01-01T00:00:00.000Z"}');
  * applyAnnotations(document, [[["at"], "Date"]], "order::1");
- * document.at; // new Date(0)
+ * assert.deepEqual(document.at, new Date(0));
  * ```
  */
 export function applyAnnotations(

@@ -23,11 +23,12 @@ const MAX_INT4 = 2147483647;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { describe } from "./validation.ts";
  *
- * describe("a"); // '"a"'
- * describe(12n); // "12n"
- * describe(new Map()); // "a Map"
+ * assert.equal(describe("a"), '"a"');
+ * assert.equal(describe(12n), "12n");
+ * assert.equal(describe(new Map()), "a Map");
  * ```
  */
 export function describe(value: unknown): string {
@@ -49,9 +50,10 @@ export function describe(value: unknown): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { validateId } from "./validation.ts";
  *
- * validateId("order::1"); // "order::1"
+ * assert.equal(validateId("order::1"), "order::1");
  * ```
  */
 export function validateId(id: unknown): string {
@@ -78,10 +80,11 @@ export function validateId(id: unknown): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isInstanceStatus } from "./validation.ts";
  *
- * isInstanceStatus("running"); // true
- * isInstanceStatus("done"); // false
+ * assert.ok(isInstanceStatus("running"));
+ * assert.equal(isInstanceStatus("done"), false);
  * ```
  */
 export function isInstanceStatus(value: unknown): value is InstanceStatus {
@@ -97,9 +100,10 @@ export function isInstanceStatus(value: unknown): value is InstanceStatus {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { validateStatus } from "./validation.ts";
  *
- * validateStatus("waiting"); // "waiting"
+ * assert.equal(validateStatus("waiting"), "waiting");
  * ```
  */
 export function validateStatus(status: unknown): InstanceStatus {
@@ -123,10 +127,11 @@ export function validateStatus(status: unknown): InstanceStatus {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { validateWorkflowName } from "./validation.ts";
  *
- * validateWorkflowName("Shop.Order"); // "Shop.Order"
- * validateWorkflowName("Shop.", "workflowFamily"); // "Shop."
+ * assert.equal(validateWorkflowName("Shop.Order"), "Shop.Order");
+ * assert.equal(validateWorkflowName("Shop.", "workflowFamily"), "Shop.");
  * ```
  */
 export function validateWorkflowName(workflow: unknown, what = "workflow"): string {
@@ -159,9 +164,10 @@ function codePoints(text: string): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { validateWorkflowVersion } from "./validation.ts";
  *
- * validateWorkflowVersion(2); // 2
+ * assert.equal(validateWorkflowVersion(2), 2);
  * ```
  */
 export function validateWorkflowVersion(version: unknown): number {
@@ -184,9 +190,10 @@ export function validateWorkflowVersion(version: unknown): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { validateOwner } from "./validation.ts";
  *
- * validateOwner("worker-1"); // "worker-1"
+ * assert.equal(validateOwner("worker-1"), "worker-1");
  * ```
  */
 export function validateOwner(value: unknown): string {
@@ -198,9 +205,10 @@ export function validateOwner(value: unknown): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEFAULT_SCHEMA } from "./validation.ts";
  *
- * DEFAULT_SCHEMA; // "public"
+ * assert.equal(DEFAULT_SCHEMA, "public");
  * ```
  */
 export const DEFAULT_SCHEMA = "public";
@@ -215,9 +223,10 @@ export const DEFAULT_SCHEMA = "public";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { quoteSchema } from "./validation.ts";
  *
- * quoteSchema("tenant_a"); // '"tenant_a"'
+ * assert.equal(quoteSchema("tenant_a"), '"tenant_a"');
  * ```
  */
 export function quoteSchema(schema: unknown): string {
@@ -239,9 +248,10 @@ export function quoteSchema(schema: unknown): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { quoteRole } from "./validation.ts";
  *
- * quoteRole('My "App"'); // '"My ""App"""'
+ * assert.equal(quoteRole('My "App"'), '"My ""App"""');
  * ```
  */
 export function quoteRole(role: unknown): string {

@@ -157,6 +157,61 @@ Deno.test("deno task test:doc covers every published file with a runnable exampl
   assert.ok(runnable > 20, `${runnable} files with runnable examples`);
 });
 
+/**
+ * The lines of an example that show a result in a trailing comment instead of asserting it: a
+ * value (`isStorableText("a"); // true`, `.map(…); // ["a"]`, `{ … }, // 1`), or any comment after
+ * a bare expression statement (`decodeCursor(c); // the same position`). A comment that explains
+ * a declaration, an assertion or an object's property stays
+ * (`assert.match(cursor, /^[\w-]+$/); // URL-safe base64`).
+ */
+function resultComments(code: string): string[] {
+  const value = /^(?:true|false|null|undefined|NaN|-?\d|["'`[{]|new [A-Z])/;
+  const stated =
+    /^(?:(?:export\s+)?(?:const|let|var|import|function|class)\b|(?:await\s+)?assert\b)/;
+  return code.split("\n").filter((line) => {
+    const trailing = /^\s*(\S.*?[;,)\]}])\s*\/\/\s*(.*)$/.exec(line);
+    if (!trailing || line.trimStart().startsWith("//")) return false;
+    const [, statement = "", comment = ""] = trailing;
+    return value.test(comment) || (statement.endsWith(";") && !stated.test(statement));
+  });
+}
+
+Deno.test("a run example asserts what it shows, not in a comment", async () => {
+  const shown: string[] = [];
+  let run = 0;
+  for (const examples of (await publishedExamples()).values()) {
+    for (const example of examples) {
+      if (example.attributes.includes("ignore")) continue;
+      run++;
+      for (const line of resultComments(example.code)) shown.push(`${example.where}: ${line}`);
+    }
+  }
+  assert.deepEqual(shown, [], "write these as assert.equal/deepEqual/ok, with the true value");
+  assert.ok(run > 50, `${run} run examples`);
+});
+
+Deno.test("the scan tells a result in a comment from a comment that explains", () => {
+  const results = [
+    'isStorableText("a\\u0000b"); // false',
+    'whereClause([]); // ""',
+    '  .map((row) => row.id); // ["a", "b"]',
+    "  { onQuery: (event) => console.log(event.rowCount) }, // 1",
+    "document.at; // new Date(0)",
+    "decodeCursor(encodeCursor(position)); // the same position",
+    "const n = count(); // 3",
+  ];
+  assert.deepEqual(resultComments(results.join("\n")), results);
+  const explained = [
+    "assert.match(cursor, /^[\\w-]+$/); // URL-safe base64",
+    'assert.ok("\\uffff" > "🙂"); // in UTF-16 code units',
+    'const db = new PGlite(); // in memory; new PGlite("./data") persists to a directory',
+    "// isStorableText(text); // a whole comment line",
+    '  id: "order::1", // the key the engine chose',
+    'assert.equal(isStorableText("a"), true);',
+  ];
+  assert.deepEqual(resultComments(explained.join("\n")), []);
+});
+
 Deno.test("the scan tells a fragment or a database example from one that could run", async () => {
   const example = (code: string): Example => ({
     where: "src/doc_example.ts:1",

@@ -5,9 +5,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LIST_PARAMS } from "./list_params.ts";
  *
- * LIST_PARAMS.includes("idPrefix"); // true
+ * assert.ok(LIST_PARAMS.includes("idPrefix"));
  * ```
  *
  * @module
