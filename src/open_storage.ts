@@ -84,10 +84,12 @@ type OwnKey = keyof OpenStorageOptions;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { booleanOption } from "./open_storage.ts";
  *
- * booleanOption(false, "prepare"); // false
- * booleanOption(undefined, "prepare"); // undefined
+ * assert.equal(booleanOption(false, "prepare"), false);
+ * assert.equal(booleanOption(undefined, "prepare"), undefined);
+ * assert.throws(() => booleanOption("no", "prepare"), { name: "ValidationError" });
  * ```
  */
 export function booleanOption(value: unknown, name: string): boolean | undefined {
