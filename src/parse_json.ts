@@ -15,11 +15,23 @@
 import { defineOwn } from "./json_value.ts";
 
 /**
- * A key holding an escape: a string after `{` or `,` and before `:` with a backslash inside. In
- * JSON a backslash only occurs inside strings, so a quote after `{` or `,` that closes a string
- * cannot be mistaken for one: what follows it up to the next quote has no backslash.
+ * The rest of a string from inside it, its closing quote, and a colon when it is a key. In JSON
+ * a backslash only occurs inside strings, and the first one after a closing quote begins an
+ * escape, so matching from each such backslash finds every string holding one.
  */
-const ESCAPED_KEY = /[{,]\s*"[^"\\]*\\.(?:[^"\\]|\\.)*"\s*:/;
+const STRING_REST = /(?:[^"\\]|\\.)*"[ \t\n\r]*(:?)/y;
+
+/** Whether the text has a key holding an escape (the only keys `JSON.parse` may misread). */
+function hasEscapedKey(text: string): boolean {
+  for (let at = text.indexOf("\\"); at !== -1; at = text.indexOf("\\", STRING_REST.lastIndex)) {
+    STRING_REST.lastIndex = at;
+    const found = STRING_REST.exec(text);
+    // Not JSON: JSON.parse will say so.
+    if (found === null) return false;
+    if (found[1] === ":") return true;
+  }
+  return false;
+}
 
 /**
  * Parses JSON text like `JSON.parse` (same result, `__proto__` keys as own properties, a
@@ -38,7 +50,7 @@ const ESCAPED_KEY = /[{,]\s*"[^"\\]*\\.(?:[^"\\]|\\.)*"\s*:/;
  * ```
  */
 export function parseJson(text: string): unknown {
-  if (!text.includes("\\") || !ESCAPED_KEY.test(text)) return JSON.parse(text);
+  if (!hasEscapedKey(text)) return JSON.parse(text);
   return new Parser(text).parse();
 }
 

@@ -1,19 +1,26 @@
 import assert from "node:assert/strict";
 import { parseJson } from "./parse_json.ts";
 
-/** Primes V8: a parsed object with keys `prefix` and `\` (one backslash), in that order. */
-function prime(prefix: string): void {
-  JSON.parse(`{${JSON.stringify(prefix)}:0,"\\\\":0}`);
+/** Primes V8: a parsed object with the keys `before` and then `\` (one backslash). */
+function prime(before: string[]): void {
+  JSON.parse(`{${before.map((key) => `${JSON.stringify(key)}:0,`).join("")}"\\\\":0}`);
 }
 
 Deno.test("parseJson reads escaped keys right after V8 was primed to misread them", () => {
   for (const [n, escaped, key] of [[1, '\\"', '"'], [2, "\\u0001", "\u0001"], [3, "\\n", "\n"]]) {
     const prefix = `parse_json_prime_${n}`;
-    prime(prefix);
+    prime([prefix]);
     const text = `{"outer":{${JSON.stringify(prefix)}:1,"${escaped}":2}}`;
     const parsed = parseJson(text) as { outer: Record<string, unknown> };
     assert.deepEqual(Object.keys(parsed.outer), [prefix, key], text);
   }
+  // Escapes in values first, one of them a quote and a colon: the escaped key is still found.
+  prime(["parse_json_value", "parse_json_prime_4"]);
+  const value = '"x\\":\\\\"';
+  const text = `{"parse_json_value":${value},"parse_json_prime_4":1,"\\"":2}`;
+  const parsed = parseJson(text) as Record<string, unknown>;
+  assert.deepEqual(Object.keys(parsed), ["parse_json_value", "parse_json_prime_4", '"'], text);
+  assert.equal(parsed.parse_json_value, 'x":\\');
 });
 
 Deno.test("parseJson gives what JSON.parse gives, on both of its paths", () => {
