@@ -46,7 +46,8 @@ function hasEscapedKey(text: string): boolean {
  * import assert from "node:assert/strict";
  * import { parseJson } from "./parse_json.ts";
  *
- * assert.deepEqual(Object.keys(parseJson('{"p":1,"\\"":2}')), ["p", '"']);
+ * const parsed = parseJson('{"p":1,"\\"":2}') as Record<string, number>;
+ * assert.deepEqual(Object.keys(parsed), ["p", '"']);
  * ```
  */
 export function parseJson(text: string): unknown {
