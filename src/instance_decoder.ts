@@ -10,6 +10,7 @@ import { CorruptRecordError } from "./errors.ts";
 import type { HistoryEntry, InstanceLease, StoredInstance } from "./instance.ts";
 import { applyAnnotations } from "./typed_json_reader.ts";
 import { isPlainObject } from "./json_value.ts";
+import { parseJson } from "./parse_json.ts";
 import { TYPES_KEY } from "./typed_json.ts";
 import { describe, isInstanceStatus } from "./validation.ts";
 
@@ -115,7 +116,7 @@ function parseState(value: unknown, id: string): Record<string, unknown> {
   let state = value;
   if (typeof value === "string") {
     try {
-      state = JSON.parse(value);
+      state = parseJson(value);
     } catch (error) {
       throw new CorruptRecordError(id, "state is not valid JSON", { cause: error });
     }

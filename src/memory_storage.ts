@@ -18,6 +18,7 @@ import {
   type MemoryEntry,
 } from "./memory_entry.ts";
 import { matchesFilter } from "./memory_filter.ts";
+import { parseJson } from "./parse_json.ts";
 import {
   type CheckedFilter,
   validateClaim,
@@ -335,7 +336,7 @@ export class MemoryStorage implements Storage {
           ...entry.row,
           insertedAt: entry.insertedAt,
           updatedAt: entry.updatedAt,
-          context: () => JSON.parse(entry.row.state).context,
+          context: () => (parseJson(entry.row.state) as { context: unknown }).context,
         }, filter)
       )
       .sort((a, b) => a.insertedAt - b.insertedAt || compareCodePoints(a.row.id, b.row.id));

@@ -15,6 +15,7 @@ import type {
   PruneOptions,
   ReadOptions,
 } from "./storage_options.ts";
+import { parseJson } from "./parse_json.ts";
 import { TypedJsonWriter } from "./typed_json.ts";
 import {
   describe,
@@ -138,7 +139,7 @@ export function validateFilter(filter: unknown, extra: readonly string[] = []): 
 
 function encodeContainment(value: unknown): unknown {
   try {
-    return JSON.parse(JSON.stringify(new TypedJsonWriter().encode(value, ["contextContains"])));
+    return parseJson(JSON.stringify(new TypedJsonWriter().encode(value, ["contextContains"])));
   } catch (error) {
     const detail = error instanceof Error ? error.message : String(error);
     throw new ValidationError(`Invalid contextContains: ${detail}`, { cause: error });
