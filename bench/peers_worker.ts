@@ -201,7 +201,12 @@ async function main(): Promise<void> {
                 revision: null,
               }),
             ),
-          load: async () => (await pool.query(sql.get.text, sql.get.params({ id: rawId }))).rows[0],
+          load: async () => {
+            // The statement selects the state as text (see src/pg_sql.ts): parse it, as the
+            // decoder does, so the lane still hands back the document.
+            const [row] = (await pool.query(sql.get.text, sql.get.params({ id: rawId }))).rows;
+            return row && { ...row, state: JSON.parse(row.state) };
+          },
         },
         [libName]: {
           save: () => storage.put(instance),
