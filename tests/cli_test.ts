@@ -9,13 +9,7 @@ import type pg from "pg";
 import { MIGRATIONS } from "../mod.ts";
 import { assertOneLineError, type Run, runTask } from "./support/cli_run.ts";
 import { testDatabaseUrl, withTestSchema } from "./support/test_db.ts";
-
-/** The item at `index`, failing the test when it is missing. */
-function nth<T>(items: readonly T[], index: number): T {
-  const item = items[index];
-  if (item === undefined) assert.fail(`no item at index ${index}: there are ${items.length}`);
-  return item;
-}
+import { nth } from "./support/nth.ts";
 
 const MIGRATION_1 = "create_workflow_instances";
 const LATEST = MIGRATIONS.at(-1)!.version;

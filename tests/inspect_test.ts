@@ -12,13 +12,7 @@ import { nodePostgresDriver } from "../drivers/node_postgres.ts";
 import { pgliteDriver } from "../drivers/pglite.ts";
 import { assertOneLineError, type Run, runTask } from "./support/cli_run.ts";
 import { withTestSchema } from "./support/test_db.ts";
-
-/** The item at `index`, failing the test when it is missing. */
-function nth<T>(items: readonly T[], index: number): T {
-  const item = items[index];
-  if (item === undefined) assert.fail(`no item at index ${index}: there are ${items.length}`);
-  return item;
-}
+import { nth } from "./support/nth.ts";
 
 /** Runs `deno task inspect` with `args`, adding `env`. */
 function inspect(args: string[], env: Record<string, string> = {}): Promise<Run> {

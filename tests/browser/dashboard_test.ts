@@ -26,13 +26,7 @@ import { nodePostgresDriver } from "../../drivers/node_postgres.ts";
 import { APP_JS } from "../../cli/dashboard/client_bundle.ts";
 import { dashboardHandler } from "../../cli/dashboard/handler.ts";
 import { withTestSchema } from "../support/test_db.ts";
-
-/** The item at `index`, failing the test when it is missing. */
-function nth<T>(items: readonly T[], index: number): T {
-  const item = items[index];
-  if (item === undefined) assert.fail(`no item at index ${index}: there are ${items.length}`);
-  return item;
-}
+import { nth } from "../support/nth.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const CHROMIUM = "/usr/bin/chromium";
