@@ -106,9 +106,5 @@ export { isConnectionError } from "./src/connection_errors.ts";
 // normalizer every driver's errors go through, and the row format.
 export type { QueryOptions, SqlDriver, SqlResult, SqlStatement } from "./src/driver.ts";
 export { toDatabaseError } from "./src/errors.ts";
-export {
-  decodeInstance,
-  type EncodedInstance,
-  encodeInstance,
-  type InstanceRow,
-} from "./src/serializer.ts";
+export { type EncodedInstance, encodeInstance } from "./src/serializer.ts";
+export { decodeInstance, type InstanceRow } from "./src/instance_decoder.ts";

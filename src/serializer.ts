@@ -6,8 +6,7 @@
  * listed under `"$types"` (see {@linkcode TypeAnnotation}), a key present only when needed.
  * The id, workflow, version and status live in their own columns.
  *
- * This module encodes; the way back, {@linkcode decodeInstance}, lives in `instance_decoder.ts`
- * and is re-exported here. The checks of ids, names and statuses live in `validation.ts`.
+ * This module encodes; the way back, `decodeInstance`, lives in `instance_decoder.ts`. The checks of ids, names and statuses live in `validation.ts`.
  *
  * @module
  */
@@ -24,8 +23,6 @@ import {
   validateWorkflowName,
   validateWorkflowVersion,
 } from "./validation.ts";
-
-export { decodeInstance, type InstanceRow } from "./instance_decoder.ts";
 
 /**
  * An instance ready for the database: the column values and the `state` document as JSON text.

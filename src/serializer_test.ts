@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { CorruptRecordError, SerializationError, ValidationError } from "./errors.ts";
 import { newInstance, type WorkflowInstance } from "./instance.ts";
-import { decodeInstance, encodeInstance, encodeInstances, type InstanceRow } from "./serializer.ts";
+import { encodeInstance, encodeInstances } from "./serializer.ts";
+import { decodeInstance, type InstanceRow } from "./instance_decoder.ts";
 
 /** The row PostgreSQL would return for an encoded instance, with the given timestamps. */
 function rowOf(instance: WorkflowInstance<object>, extra: Partial<InstanceRow> = {}): InstanceRow {
